@@ -1,0 +1,293 @@
+"""The ledger's records: immutable, each remembering the sheet and cell it came from.
+
+The engine works only on these (no openpyxl, no xlwings).  A record that is
+written back to the workbook is turned into a row by the workbook layer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+from .periods import Period
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: ``Source("收款", "D17")``.  Engine-made records have cell ''."""
+
+    sheet: str
+    cell: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+
+
+ERROR = "错误"
+WARNING = "警告"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row of the 问题 sheet: level (错误/警告), sheet, cell and a Chinese message."""
+
+    level: str
+    sheet: str
+    cell: str
+    message: str
+
+    @classmethod
+    def error(cls, source: Source, message: str) -> "Problem":
+        return cls(ERROR, source.sheet, source.cell, message)
+
+    @classmethod
+    def warning(cls, source: Source, message: str) -> "Problem":
+        return cls(WARNING, source.sheet, source.cell, message)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The 参数 sheet, typed.  ``extra`` keeps every other key (letter texts, bank options…)."""
+
+    company: str = "示例物业服务有限公司"
+    center: str = "示例花园服务中心"
+    hotline: str = "0755-12345678"
+    account: str = ""
+    pay_channels: str = ""
+    cycle: str = "季度"
+    due_day: int = 25
+    late_fee_rate: Decimal = Decimal("0.0003")
+    grace_days: int = 0
+    late_fee_cap: Optional[Decimal] = None
+    principal_first: bool = True
+    hang_periods: int = 2
+    lawyer_days: int = 180
+    litigation_amount: Decimal = Decimal("5000")
+    limitation_warn_months: int = 30
+    lpr: Decimal = Decimal("0.030")
+    commission_item: str = "物业管理费"
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str, default: str = "") -> str:
+        return dict(self.extra).get(key, default)
+
+
+@dataclass(frozen=True)
+class FeeItem:
+    code: str
+    name: str
+    method: str  # 面积 / 固定 / 用量 / 公摊
+    unit_price: Optional[Decimal]
+    late_fee: bool
+    unit_label: str = ""
+    house_types: tuple[str, ...] = ()  # empty = all
+    source: Source = Source("收费项目")
+
+    def applies_to(self, house_type: str) -> bool:
+        return not self.house_types or house_type in self.house_types
+
+    @property
+    def meter(self) -> str:
+        """For 用量 items: which meter (水/电) the item reads."""
+        text = self.name + self.unit_label
+        if "水" in text or "吨" in text:
+            return "水"
+        if "电" in text or "度" in text or "千瓦" in text or "kWh" in text:
+            return "电"
+        return ""
+
+    @property
+    def per_parking_space(self) -> bool:
+        return "车位" in self.unit_label
+
+
+@dataclass(frozen=True)
+class Unit:
+    room: str
+    house_type: str
+    area: Decimal
+    owner: str
+    building: str = ""
+    entrance: str = ""
+    mobile: str = ""
+    occupied: bool = True
+    parking_spaces: int = 0
+    bank_debit: bool = False
+    bank_name: str = ""
+    account_no: str = ""
+    account_name: str = ""
+    assistant: str = ""
+    sms_consent: bool = False
+    developer_held: bool = False
+    note: str = ""
+    source: Source = Source("房屋")
+
+
+@dataclass(frozen=True)
+class MeterReading:
+    period: Period
+    room: str
+    meter: str  # 水 / 电
+    previous: Decimal
+    current: Decimal
+    read_on: Optional[dt.date] = None
+    reader: str = ""
+    source: Source = Source("抄表")
+
+    @property
+    def usage(self) -> Decimal:
+        return self.current - self.previous
+
+
+@dataclass(frozen=True)
+class SharedCost:
+    period: Period
+    item_code: str
+    total: Decimal
+    method: str  # 面积 / 户数
+    scope: str = ""  # 楼栋号; blank = 全部
+    source: Source = Source("公摊")
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A row of 应收: one unit, one item, one period."""
+
+    bill_no: str
+    period: Period
+    room: str
+    item_code: str
+    amount: Decimal
+    due_date: dt.date
+    item_name: str = ""
+    quantity: Optional[Decimal] = None
+    unit_price: Optional[Decimal] = None
+    origin: str = "计费"
+    source: Source = Source("应收")
+
+    @property
+    def payable_from(self) -> dt.date:
+        """The day the bill can be paid or offset from prepayment: its period start (or due date if earlier)."""
+        return min(self.period.start, self.due_date)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A row of 收款.  A reversal has a negative amount and names the receipt it undoes."""
+
+    receipt_no: str
+    paid_on: dt.date
+    room: str
+    amount: Decimal
+    channel: str
+    period: Optional[Period] = None
+    operator: str = ""
+    batch: str = ""
+    reverses: str = ""
+    note: str = ""
+    source: Source = Source("收款")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A row of 减免: 违约金减免 reduces the late fee, 费用减免 the principal."""
+
+    date: dt.date
+    room: str
+    kind: str
+    amount: Decimal
+    reason: str
+    approver: str
+    period: Optional[Period] = None
+    source: Source = Source("减免")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A row of 催缴记录."""
+
+    date: dt.date
+    room: str
+    method: str
+    operator: str = ""
+    result: str = ""
+    promise_date: Optional[dt.date] = None
+    reason: str = ""
+    proof: str = ""
+    note: str = ""
+    source: Source = Source("催缴记录")
+
+
+@dataclass(frozen=True)
+class InstallmentPlan:
+    plan_no: str
+    room: str
+    signed_on: dt.date
+    total: Decimal
+    count: int
+    first_due: dt.date
+    interval_months: int = 1
+    status: str = "履行中"
+    source: Source = Source("分期协议")
+
+
+@dataclass(frozen=True)
+class Complaint:
+    number: str
+    room: str
+    date: dt.date
+    status: str
+    category: str = ""
+    content: str = ""
+    resolved_on: Optional[dt.date] = None
+    source: Source = Source("投诉")
+
+
+@dataclass(frozen=True)
+class Assistant:
+    name: str
+    buildings: tuple[str, ...] = ()  # empty = whole center
+    source: Source = Source("服务助理")
+
+
+@dataclass(frozen=True)
+class CommissionRule:
+    """amount = slope × rate + intercept, for lower ≤ rate < upper (upper None = no bound)."""
+
+    month: int
+    lower: Decimal
+    upper: Optional[Decimal]
+    slope: Decimal
+    intercept: Decimal
+    formula: str = ""
+    source: Source = Source("佣金规则")
+
+    def covers(self, rate: Decimal) -> bool:
+        return rate >= self.lower and (self.upper is None or rate < self.upper)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Everything read from one workbook: the input of every engine function."""
+
+    settings: Settings = field(default_factory=Settings)
+    items: tuple[FeeItem, ...] = ()
+    units: tuple[Unit, ...] = ()
+    readings: tuple[MeterReading, ...] = ()
+    shared_costs: tuple[SharedCost, ...] = ()
+    charges: tuple[Charge, ...] = ()
+    payments: tuple[Payment, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    plans: tuple[InstallmentPlan, ...] = ()
+    complaints: tuple[Complaint, ...] = ()
+    assistants: tuple[Assistant, ...] = ()
+    commission_rules: tuple[CommissionRule, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    def unit_by_room(self) -> dict[str, Unit]:
+        return {u.room: u for u in self.units}
+
+    def item_by_code(self) -> dict[str, FeeItem]:
+        return {i.code: i for i in self.items}

@@ -1,0 +1,212 @@
+"""The workbook contract (SPEC §2): sheet names, headers and enumerations.
+
+These names are a public interface: users type into these sheets and other
+tools build workbooks from them.  They are spelled here once; every other
+module refers to them through this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    # column → number format kind: money, date, rate, int, decimal, text
+    formats: dict = field(default_factory=dict)
+    # column → allowed values (drop-down lists in the template)
+    choices: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+YES_NO = ("是", "否")
+
+PARAMS = "参数"
+ITEMS = "收费项目"
+UNITS = "房屋"
+READINGS = "抄表"
+SHARED = "公摊"
+CHARGES = "应收"
+PAYMENTS = "收款"
+WAIVERS = "减免"
+CONTACTS = "催缴记录"
+PLANS = "分期协议"
+COMPLAINTS = "投诉"
+ASSISTANTS = "服务助理"
+COMMISSION_RULES = "佣金规则"
+
+ARREARS = "欠费明细"
+RATES = "收缴率"
+COMMISSION = "佣金"
+TASKS = "催收任务"
+DAILY = "催收日报"
+PROBLEMS = "问题"
+AUDIT = "操作日志"
+
+CHANNELS = ("现金", "托收", "微信", "支付宝", "POS", "转账", "预存冲抵")
+CONTACT_METHODS = ("短信", "对讲", "电话", "上门", "催费通知单", "挂牌", "律师函", "诉讼")
+CONTACT_RESULTS = ("已送达", "未接通", "承诺缴费", "拒缴", "投诉", "已缴")
+ARREARS_REASONS = ("经济困难", "服务不满", "遗忘", "联系不上", "恶意拖欠", "其他")
+BILLING_METHODS = ("面积", "固定", "用量", "公摊")
+
+INPUT_SHEETS = {
+    s.name: s
+    for s in [
+        SheetSpec(PARAMS, ("参数", "值"), ("说明",)),
+        SheetSpec(
+            ITEMS,
+            ("项目编码", "项目名称", "计费方式", "单价", "计违约金"),
+            ("计费单位", "适用房屋类型"),
+            formats={"单价": "price"},
+            choices={"计费方式": BILLING_METHODS, "计违约金": YES_NO},
+        ),
+        SheetSpec(
+            UNITS,
+            ("房号", "房屋类型", "建筑面积", "业主姓名"),
+            ("楼栋", "单元", "手机", "入住状态", "车位数", "托收", "开户银行", "银行账号", "账户名",
+             "服务助理", "短信同意", "开发商持有", "备注"),
+            formats={"建筑面积": "decimal", "车位数": "int", "手机": "text", "银行账号": "text"},
+            choices={"房屋类型": ("住宅", "商铺", "车位", "储藏室", "办公"), "入住状态": ("已入住", "空置"),
+                     "托收": YES_NO, "短信同意": YES_NO, "开发商持有": YES_NO},
+        ),
+        SheetSpec(
+            READINGS,
+            ("期间", "房号", "表类型", "上期读数", "本期读数"),
+            ("抄表日期", "抄表人", "备注"),
+            formats={"上期读数": "decimal", "本期读数": "decimal", "抄表日期": "date"},
+            choices={"表类型": ("水", "电")},
+        ),
+        SheetSpec(
+            SHARED,
+            ("期间", "项目编码", "总金额", "分摊方式"),
+            ("范围",),
+            formats={"总金额": "money"},
+            choices={"分摊方式": ("面积", "户数")},
+        ),
+        SheetSpec(
+            CHARGES,
+            ("账单号", "期间", "房号", "项目编码", "金额", "应缴日期"),
+            ("项目名称", "数量", "单价", "来源"),
+            formats={"金额": "money", "应缴日期": "date", "数量": "decimal", "单价": "price"},
+            choices={"来源": ("计费", "手工")},
+        ),
+        SheetSpec(
+            PAYMENTS,
+            ("收据号", "收款日期", "房号", "金额", "渠道"),
+            ("指定期间", "经办人", "托收批次", "冲销收据号", "备注"),
+            formats={"金额": "money", "收款日期": "date"},
+            choices={"渠道": CHANNELS},
+        ),
+        SheetSpec(
+            WAIVERS,
+            ("日期", "房号", "类型", "金额", "原因", "审批人"),
+            ("期间",),
+            formats={"金额": "money", "日期": "date"},
+            choices={"类型": ("违约金减免", "费用减免")},
+        ),
+        SheetSpec(
+            CONTACTS,
+            ("日期", "房号", "方式"),
+            ("经办人", "结果", "承诺缴费日", "欠费原因", "送达凭证", "备注"),
+            formats={"日期": "date", "承诺缴费日": "date"},
+            choices={"方式": CONTACT_METHODS, "结果": CONTACT_RESULTS, "欠费原因": ARREARS_REASONS},
+        ),
+        SheetSpec(
+            PLANS,
+            ("协议号", "房号", "签订日期", "总额", "期数", "首期日期"),
+            ("间隔月数", "状态"),
+            formats={"总额": "money", "签订日期": "date", "首期日期": "date", "期数": "int", "间隔月数": "int"},
+            choices={"状态": ("履行中", "已完成", "已违约")},
+        ),
+        SheetSpec(
+            COMPLAINTS,
+            ("编号", "房号", "日期", "状态"),
+            ("类别", "内容", "解决日期"),
+            formats={"日期": "date", "解决日期": "date"},
+            choices={"状态": ("处理中", "已解决")},
+        ),
+        SheetSpec(ASSISTANTS, ("姓名",), ("负责楼栋",)),
+        SheetSpec(
+            COMMISSION_RULES,
+            ("月份", "收缴率下限", "收缴率上限", "金额公式"),
+            formats={"月份": "int", "收缴率下限": "rate", "收缴率上限": "rate"},
+        ),
+    ]
+}
+
+OUTPUT_SHEETS = {
+    ARREARS: SheetSpec(
+        ARREARS,
+        ("房号", "楼栋", "业主姓名", "欠费期数", "最早应缴日期", "逾期天数", "欠费本金", "违约金",
+         "违约金(法院参考)", "预存余额", "应缴合计", "账龄"),
+        ("逾期本金", "欠费期间", "违约金计算", "类别", "服务助理"),
+        formats={"最早应缴日期": "date", "逾期天数": "int", "欠费期数": "int", "欠费本金": "money",
+                 "违约金": "money", "违约金(法院参考)": "money", "预存余额": "money", "应缴合计": "money",
+                 "逾期本金": "money"},
+    ),
+    RATES: SheetSpec(
+        RATES,
+        ("期间", "范围", "应收", "实收", "减免", "预存冲抵", "当期收缴率", "当期收缴率(不含减免及预存冲抵)",
+         "清欠率", "综合收缴率", "户收费率"),
+        ("期初欠费", "清欠金额", "已缴户数", "计费户数", "截至日期"),
+        formats={"应收": "money", "实收": "money", "减免": "money", "预存冲抵": "money", "当期收缴率": "rate",
+                 "当期收缴率(不含减免及预存冲抵)": "rate", "清欠率": "rate", "综合收缴率": "rate",
+                 "户收费率": "rate", "期初欠费": "money", "清欠金额": "money", "已缴户数": "int",
+                 "计费户数": "int", "截至日期": "date"},
+    ),
+    COMMISSION: SheetSpec(
+        COMMISSION,
+        ("服务助理", "季度", "月份", "累计收缴率", "档位", "佣金", "下一档所需金额", "建议催收房号"),
+        formats={"累计收缴率": "rate", "佣金": "money", "下一档所需金额": "money", "月份": "int"},
+    ),
+    TASKS: SheetSpec(
+        TASKS,
+        ("房号", "业主", "阶段", "建议方式", "时段", "欠费金额", "违约金", "上次联系", "欠费原因", "建议话术",
+         "诉讼时效届满日"),
+        formats={"欠费金额": "money", "违约金": "money", "诉讼时效届满日": "date"},
+    ),
+    DAILY: SheetSpec(DAILY, ("日期", "项目", "数值", "说明")),
+    PROBLEMS: SheetSpec(PROBLEMS, ("级别", "工作表", "单元格", "说明")),
+    AUDIT: SheetSpec(AUDIT, ("时间", "用户", "操作", "数量", "说明")),
+}
+
+ALL_SHEETS = {**INPUT_SHEETS, **OUTPUT_SHEETS}
+
+# 参数 keys with their defaults and explanations (SPEC §2.1).
+PARAM_DEFAULTS: tuple[tuple[str, str, str], ...] = (
+    ("公司名称", "示例物业服务有限公司", "打印在通知单、催缴函上"),
+    ("服务中心", "示例花园服务中心", "打印在通知单、催缴函上"),
+    ("客服电话", "0755-12345678", "打印在通知单、催缴函上"),
+    ("收款账户", "示例物业服务有限公司 招商银行示例支行 7559 0000 0000 001", "打印在通知单上"),
+    ("缴费方式", "服务中心前台（现金/POS）、微信、支付宝、银行转账、银行托收", "打印在通知单上"),
+    ("计费周期", "季度", "季度 或 月"),
+    ("缴费截止日", "25", "每期首月的缴费截止日"),
+    ("违约金日费率", "0.0003", "日万分之三"),
+    ("违约金宽限天数", "0", "应缴日期后不计违约金的天数"),
+    ("违约金上限比例", "", "可选：违约金不超过本金的比例，空白为不设上限"),
+    ("冲抵顺序", "先本金后违约金", "先本金后违约金 或 先违约金后本金"),
+    ("挂牌欠费期数", "2", "欠费达到此期数可提议挂牌"),
+    ("律师函欠费天数", "180", "逾期超过此天数且已有3次以上联系记录可起草律师函"),
+    ("诉讼欠费金额", "5000", "欠费达到此金额且无正当理由可列入诉讼"),
+    ("诉讼时效预警月数", "30", "自最后一次可证明的催告起，超过此月数预警（时效36个月）"),
+    ("LPR年利率", "0.030", "一年期LPR，用于违约金法院参考值（LPR×1.5）"),
+    ("佣金考核项目", "物业管理费", "佣金按此项目名称的收缴率计算"),
+)
+
+# 佣金规则 defaults (SPEC §4.6, seed 004 §5): month, lower, upper, formula.
+COMMISSION_RULE_DEFAULTS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "0", "0.8", "50"),
+    (1, "0.8", "0.95", "2000*收缴率-1400"),
+    (1, "0.95", "", "500"),
+    (2, "0", "0.8", "0"),
+    (2, "0.8", "0.95", "3000*收缴率-2350"),
+    (2, "0.95", "", "500"),
+    (3, "0", "0.8", "-100"),
+    (3, "0.8", "0.95", "4000*收缴率-3500"),
+    (3, "0.95", "", "500"),
+)
