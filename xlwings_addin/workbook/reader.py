@@ -1,0 +1,342 @@
+"""Read a closed 收费大表 workbook file into :class:`RawSheet` values, fast.
+
+What this module promises:
+
+* ``read_workbook(path)`` returns every worksheet (or the named ones that
+  exist; a missing name is simply absent, the caller reports it) as a
+  ``RawSheet``: row 1 is the header row (text, stripped, full-width spaces
+  normalised, ``''`` for a blank header cell), every other non-blank row keeps
+  its true Excel row number, trailing blank columns are trimmed, hidden sheets
+  are marked.
+* Values come from python-calamine, i.e. the cached value of a formula cell.
+  A formula cell *without* a cached value (written by a tool that does not
+  calculate, e.g. openpyxl) is not a zero or a blank: it is listed in
+  ``RawSheet.uncached_formulas`` as ``(excel_row, col_index)`` so the parser
+  can raise a 问题.  Calamine cannot tell, so the sheet XML is scanned — only
+  for sheets that contain an ``<f>`` element at all, streaming from the zip.
+* Numbers: Excel stores every number as a double; calamine gives ``float``.
+  An integral float (``101.0``) is returned as ``int`` (``101``) so that 房号 or
+  期数 typed as numbers do not turn into ``"101.0"``; other floats pass through
+  (the parser makes Decimals via ``str()``).  Dates/datetimes pass through.
+  Empty cells are ``None``.
+* Anything that is not a readable .xlsx is refused with :class:`WorkbookError`
+  and a Chinese message naming the file: missing, empty, not a zip (a CSV
+  renamed .xlsx), encrypted (password), legacy .xls, corrupted.
+
+The small package helpers here (sheet name → part path, shared strings) are
+also used by :mod:`.writer`.
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import Iterable
+from xml.etree import ElementTree as ET
+
+from .raw import RawSheet
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+ZIP_EMPTY_MAGIC = b"PK\x05\x06"
+
+
+class WorkbookError(Exception):
+    """A workbook file cannot be read or written; the message is for the user (Chinese)."""
+
+
+# --------------------------------------------------------------------------- file checks
+
+
+def file_digest(path) -> str:
+    """sha256 of the file's bytes (hex): compare before and after to detect a change."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _contains_utf16(path: Path, needle: str) -> bool:
+    """Does the file contain ``needle`` in UTF-16LE (how OLE directory entries spell names)?"""
+    pattern = needle.encode("utf-16-le")
+    tail = b""
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            if pattern in tail + chunk:
+                return True
+            tail = chunk[-len(pattern):]
+    return False
+
+
+def check_xlsx_file(path) -> Path:
+    """Refuse anything that is not a plain .xlsx zip package, with a Chinese message."""
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise WorkbookError(f"找不到工作簿文件：{path}")
+    if path.is_dir():
+        raise WorkbookError(f"“{path}”是一个文件夹，不是工作簿文件")
+    size = path.stat().st_size
+    if size == 0:
+        raise WorkbookError(f"工作簿文件“{name}”是空文件（0 字节），可能保存时出错，请从 备份 文件夹恢复")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == OLE_MAGIC:
+        # An OLE compound file: either an encrypted OOXML package or a legacy .xls.
+        if _contains_utf16(path, "EncryptedPackage"):
+            raise WorkbookError(
+                f"工作簿“{name}”设置了打开密码（已加密），程序无法读取；请在 Excel 中取消密码后再运行")
+        raise WorkbookError(
+            f"“{name}”是旧版 Excel 97-2003 格式（.xls），请在 Excel/WPS 中“另存为” .xlsx 格式后再使用")
+    if head[:4] not in (ZIP_MAGIC, ZIP_EMPTY_MAGIC):
+        raise WorkbookError(
+            f"“{name}”不是 Excel 工作簿（.xlsx）文件（可能是改了扩展名的 CSV 或文本文件），"
+            f"请在 Excel/WPS 中打开并另存为 .xlsx")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise WorkbookError(f"工作簿“{name}”已损坏，无法打开（{e}），请从 备份 文件夹恢复") from None
+    if "xl/workbook.xml" not in names:
+        if "xl/workbook.bin" in names:
+            raise WorkbookError(f"“{name}”是二进制工作簿（.xlsb），请另存为 .xlsx 后再使用")
+        raise WorkbookError(f"“{name}”不是 Excel 工作簿（.xlsx）文件（缺少 xl/workbook.xml），请另存为 .xlsx")
+    return path
+
+
+# --------------------------------------------------------------------------- package helpers
+
+
+def _resolve_target(base_dir: str, target: str) -> str:
+    """A relationship Target → zip member name ('/xl/x.xml' is absolute, 'x.xml' relative)."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(base_dir, target))
+
+
+def sheet_parts(z: zipfile.ZipFile) -> list[dict]:
+    """Worksheets of the package in workbook order: dicts name, sheetId, rid, part, state."""
+    wb = ET.fromstring(z.read("xl/workbook.xml"))
+    rels = {}
+    try:
+        rel_root = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        for rel in rel_root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+            rels[rel.get("Id")] = (rel.get("Target", ""), rel.get("Type", ""), rel.get("TargetMode"))
+    except KeyError:
+        pass
+    out = []
+    for sh in wb.iter(f"{{{NS_MAIN}}}sheet"):
+        rid = sh.get(f"{{{NS_REL_DOC}}}id")
+        target, typ, mode = rels.get(rid, ("", "", None))
+        part = _resolve_target("xl", target) if target and mode != "External" else None
+        out.append({
+            "name": sh.get("name"),
+            "sheetId": sh.get("sheetId"),
+            "rid": rid,
+            "part": part,
+            "type": typ,
+            "state": sh.get("state", "visible"),
+        })
+    return out
+
+
+def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
+    """Shared strings (rich text runs joined), streamed; stop after index ``upto`` if given."""
+    part = None
+    try:
+        rel_root = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        for rel in rel_root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+            if rel.get("Type", "").endswith("/sharedStrings"):
+                part = _resolve_target("xl", rel.get("Target", ""))
+    except KeyError:
+        pass
+    part = part or "xl/sharedStrings.xml"
+    if part not in z.namelist():
+        return []
+    out: list[str] = []
+    si_tag, t_tag, rph_tag = f"{{{NS_MAIN}}}si", f"{{{NS_MAIN}}}t", f"{{{NS_MAIN}}}rPh"
+    with z.open(part) as f:
+        for _event, elem in ET.iterparse(f, events=("end",)):
+            if elem.tag == si_tag:
+                # phonetic runs (rPh) are annotations, not part of the text
+                texts = []
+                for child in elem.iter():
+                    if child.tag == rph_tag:
+                        for t in child.iter(t_tag):
+                            t.text = None
+                for t in elem.iter(t_tag):
+                    texts.append(t.text or "")
+                out.append("".join(texts))
+                elem.clear()
+                if upto is not None and len(out) > upto:
+                    break
+    return out
+
+
+def normalise_header(value) -> str:
+    """Header cell → text: str().strip(), full-width spaces → normal, '' when blank.
+
+    A number header (``2024.0``) is written without a spurious ``.0``.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("\u3000", " ").replace("\xa0", " ")
+    return unicodedata.normalize("NFC", text).strip()
+
+
+# --------------------------------------------------------------------------- uncached formulas
+
+_CELL_RE = re.compile(
+    rb"<(?:\w+:)?(row|c)\b([^>]*?)(/>|>)", re.S)
+_ATTR_R = re.compile(rb'\br="([A-Z]+)?(\d+)"')
+_ATTR_T = re.compile(rb'\bt="(\w+)"')
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+_HAS_F = re.compile(rb"<(?:\w+:)?f[\s/>]")
+_V_RE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v\s*/>")
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _sheet_has_formulas(z: zipfile.ZipFile, part: str) -> bool:
+    """Cheap streaming test: is there any ``<f`` element in the sheet XML?"""
+    pat = re.compile(rb"<(?:\w+:)?f[\s/>]")
+    tail = b""
+    with z.open(part) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            if pat.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """Cells ``(excel_row, col_index)`` whose formula has no cached value.
+
+    "No cached value" = no ``<v>`` element, or an empty ``<v>`` on a non-string
+    cell (``t="str"`` with an empty ``<v>`` is a cached empty text result).
+    Cells without an ``r`` attribute are numbered by position.
+    """
+    found: set[tuple[int, int]] = set()
+    row_no, col_no = 0, -1
+    pos = 0
+    while True:
+        m = _CELL_RE.search(xml, pos)
+        if not m:
+            break
+        tag, attrs, close = m.group(1), m.group(2), m.group(3)
+        pos = m.end()
+        r = _ATTR_R.search(attrs)
+        if tag == b"row":
+            row_no = int(r.group(2)) if r else row_no + 1
+            col_no = -1
+            continue
+        col_no = _col_index(r.group(1)) if (r and r.group(1)) else col_no + 1
+        if close == b"/>":
+            continue
+        end = _CELL_END.search(xml, pos)
+        if not end:
+            break
+        inner = xml[pos:end.start()]
+        pos = end.end()
+        if not _HAS_F.search(inner):
+            continue
+        v = _V_RE.search(inner)
+        t = _ATTR_T.search(attrs)
+        cell_type = t.group(1) if t else b"n"
+        if v is None or (not (v.group(1) or b"").strip() and cell_type != b"str"):
+            found.add((row_no, col_no))
+    return found
+
+
+# --------------------------------------------------------------------------- read
+
+
+def _clean_value(v):
+    if v == "" or v is None:
+        return None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
+
+
+def read_workbook(path, sheets: Iterable[str] | None = None) -> dict[str, RawSheet]:
+    """Read the values of every worksheet (or of the named ones that exist).
+
+    Returns ``{sheet name: RawSheet}`` in workbook order.  Raises
+    :class:`WorkbookError` (Chinese message) when the file is not a readable .xlsx.
+    """
+    import python_calamine as pc
+
+    path = check_xlsx_file(path)
+    wanted = None if sheets is None else set(sheets)
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = {p["name"]: p for p in sheet_parts(z)}
+            book = pc.CalamineWorkbook.from_path(str(path))
+            try:
+                result: dict[str, RawSheet] = {}
+                for meta in book.sheets_metadata:
+                    if meta.typ != pc.SheetTypeEnum.WorkSheet:
+                        continue
+                    if wanted is not None and meta.name not in wanted:
+                        continue
+                    result[meta.name] = _read_sheet(z, book, meta, parts.get(meta.name), pc)
+                return result
+            finally:
+                book.close()
+    except WorkbookError:
+        raise
+    except (zipfile.BadZipFile, ET.ParseError, EOFError, OSError) as e:
+        raise WorkbookError(f"工作簿“{path.name}”已损坏，无法读取（{e}），请从 备份 文件夹恢复") from None
+    except Exception as e:  # calamine's own errors (XmlError, ZipError, PasswordError…)
+        if type(e).__module__.startswith("python_calamine"):
+            raise WorkbookError(f"工作簿“{path.name}”无法读取（{type(e).__name__}: {e}），文件可能已损坏") from None
+        raise
+
+
+def _read_sheet(z, book, meta, part_info, pc) -> RawSheet:
+    sheet = book.get_sheet_by_name(meta.name)
+    # skip_empty_area=False pads from A1, so list positions are true columns/rows
+    grid = sheet.to_python(skip_empty_area=False)
+    headers = [normalise_header(_clean_value(v)) for v in grid[0]] if grid else []
+    rows = []
+    width = len(headers)
+    while width and headers[width - 1] == "":
+        width -= 1
+    data_rows = []
+    for i, values in enumerate(grid[1:], start=2):
+        vals = [_clean_value(v) for v in values]
+        if all(v is None for v in vals):
+            continue
+        data_rows.append((i, vals))
+        last = len(vals)
+        while last and vals[last - 1] is None:
+            last -= 1
+        width = max(width, last)
+    headers = headers[:width] + [""] * (width - len(headers))
+    for i, vals in data_rows:
+        vals = vals[:width]
+        rows.append((i, vals + [None] * (width - len(vals))))
+
+    uncached: set = set()
+    part = part_info.get("part") if part_info else None
+    if part and part in z.namelist() and _sheet_has_formulas(z, part):
+        uncached = uncached_formula_cells(z.read(part))
+    hidden = meta.visible != pc.SheetVisibleEnum.Visible
+    return RawSheet(name=meta.name, headers=headers, rows=rows, hidden=hidden,
+                    uncached_formulas=uncached)
