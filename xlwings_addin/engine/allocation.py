@@ -1,0 +1,364 @@
+"""冲抵 (allocation of payments) and the state of every charge as of a day (SPEC §4.2, §4.3).
+
+Per unit, events are replayed in date order (bills becoming payable, then
+waivers, then payments, each day):
+
+1. A bill becomes payable on its period's first day (or its 应缴日期 if that is
+   earlier).  If the unit has a 预存 (prepaid) balance, it is offset against
+   the bill at once: that part is shown as 预存冲抵.
+2. A payment with 指定期间 goes to that period's charges first.
+3. Then to the oldest payable charge first (by 应缴日期, then 项目编码); with
+   冲抵顺序 = 先本金后违约金 all principal is cleared before any late fee, and
+   the late fee paid is the one accrued to the payment's day.  With
+   先违约金后本金 accrued late fees are paid first.
+4. What remains is the unit's 预存 balance.
+5. A reversal row (negative 金额 with 冲销收据号) undoes the receipt it names
+   (wholly, or partly when its amount is smaller); the pair is left out.
+
+费用减免 settles principal like a payment but is not collected money;
+违约金减免 reduces the late fee.  Money is conserved: for every unit,
+Σ payments = principal paid in cash + 预存冲抵 (from payments) + late fee paid + 预存 balance.
+
+Example: bills 2026Q1 (1,200.00 due 2026-01-25) and 2026Q2 (1,200.00 due
+2026-04-25); 1,500.00 paid on 2026-05-10 pays Q1 in full, 300.00 of Q2, and
+nothing of the late fee (principal first); Q1's fee is then 1,200 × 0.0003 ×
+105 days = 37.80 and keeps that value, Q2's fee accrues on the 900.00 still open.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+from ..money import ZERO, round_money
+from ..periods import Period
+from ..records import Charge, Ledger, Payment, Problem, Settings, Waiver
+from .late_fee import accrued_late_fee, court_reference_rate
+
+CASH = "实收"
+PREPAID = "预存冲抵"
+WAIVED = "减免"
+
+
+@dataclass(frozen=True)
+class Settlement:
+    day: dt.date
+    amount: Decimal
+    kind: str  # 实收 / 预存冲抵 / 减免
+    receipt_no: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class ChargeStatus:
+    """One charge as of a day: what settled it, what is open, and its late fee."""
+
+    charge: Charge
+    settlements: tuple[Settlement, ...]
+    late_fee_applies: bool
+    late_fee: Decimal  # accrued to as_of, rounded, capped
+    late_fee_ref: Decimal  # court-reference accrued fee
+    fee_paid: Decimal
+    fee_waived: Decimal
+
+    def settled(self, kind: Optional[str] = None, until: Optional[dt.date] = None,
+                since: Optional[dt.date] = None) -> Decimal:
+        return sum(
+            (s.amount for s in self.settlements
+             if (kind is None or s.kind == kind) and (until is None or s.day <= until)
+             and (since is None or s.day >= since)),
+            ZERO,
+        )
+
+    def open_principal(self, at: Optional[dt.date] = None) -> Decimal:
+        return self.charge.amount - self.settled(until=at)
+
+    @property
+    def open(self) -> Decimal:
+        return self.charge.amount - self.settled()
+
+    @property
+    def fee_outstanding(self) -> Decimal:
+        return max(ZERO, self.late_fee - self.fee_paid - self.fee_waived)
+
+    @property
+    def fee_ref_outstanding(self) -> Decimal:
+        return max(ZERO, self.late_fee_ref - self.fee_paid - self.fee_waived)
+
+    @property
+    def paid_off_on(self) -> Optional[dt.date]:
+        """The day the principal was fully settled (None while open)."""
+        if self.open > 0:
+            return None
+        return max((s.day for s in self.settlements), default=self.charge.payable_from)
+
+
+@dataclass(frozen=True)
+class UnitAccount:
+    room: str
+    charges: tuple[ChargeStatus, ...]  # payable by as_of, oldest first
+    prepaid_balance: Decimal
+    payments_total: Decimal  # net of reversals, dated ≤ as_of
+    fee_paid_total: Decimal
+    payments: tuple[Payment, ...] = ()  # effective (net) payments
+
+    @property
+    def open_principal(self) -> Decimal:
+        return sum((c.open for c in self.charges), ZERO)
+
+    @property
+    def fee_outstanding(self) -> Decimal:
+        return sum((c.fee_outstanding for c in self.charges), ZERO)
+
+    @property
+    def fee_ref_outstanding(self) -> Decimal:
+        return sum((c.fee_ref_outstanding for c in self.charges), ZERO)
+
+    def open_charges(self) -> list[ChargeStatus]:
+        return [c for c in self.charges if c.open > 0]
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    as_of: dt.date
+    accounts: dict  # room → UnitAccount
+    problems: tuple[Problem, ...]
+
+
+class _Charge:
+    """Mutable working state of one charge during the replay."""
+
+    __slots__ = ("charge", "applies", "settlements", "fee_paid", "fee_waived", "open")
+
+    def __init__(self, charge: Charge, applies: bool):
+        self.charge, self.applies = charge, applies
+        self.settlements: list[Settlement] = []
+        self.fee_paid = ZERO
+        self.fee_waived = ZERO
+        self.open = charge.amount
+
+    def settle(self, day: dt.date, amount: Decimal, kind: str, payment: Optional[Payment] = None) -> None:
+        self.settlements.append(Settlement(day, amount, kind, payment.receipt_no if payment else "",
+                                           payment.channel if payment else ""))
+        self.open -= amount
+
+    def fee(self, day: dt.date, rate: Decimal, settings: Settings) -> Decimal:
+        if not self.applies:
+            return ZERO
+        return accrued_late_fee(self.charge.amount, self.charge.due_date,
+                                [(s.day, s.amount) for s in self.settlements], day, rate,
+                                settings.grace_days, settings.late_fee_cap)
+
+    def fee_due(self, day: dt.date, settings: Settings) -> Decimal:
+        return max(ZERO, self.fee(day, settings.late_fee_rate, settings) - self.fee_paid - self.fee_waived)
+
+
+def net_reversals(payments: list[Payment]) -> tuple[list[Payment], list[Problem]]:
+    """Apply reversal rows to the receipts they name; return the effective payments."""
+    problems: list[Problem] = []
+    by_receipt = {p.receipt_no: p for p in payments if not p.reverses}
+    reduced: dict[str, Decimal] = {}
+    reversed_once: set[str] = set()
+    for p in payments:
+        if not p.reverses:
+            continue
+        original = by_receipt.get(p.reverses)
+        if original is None:
+            problems.append(Problem.error(p.source, f"冲销收据号“{p.reverses}”不存在，此冲销行未处理"))
+            continue
+        if p.reverses in reversed_once:
+            problems.append(Problem.error(p.source, f"收据“{p.reverses}”已被冲销过，不能重复冲销"))
+            continue
+        if original.room != p.room:
+            problems.append(Problem.error(p.source, f"冲销行房号“{p.room}”与原收据房号“{original.room}”不一致"))
+            continue
+        if p.amount >= 0 or -p.amount > original.amount:
+            problems.append(Problem.error(p.source, f"冲销金额 {p.amount} 应为负数且不超过原收据金额 {original.amount}"))
+            continue
+        reversed_once.add(p.reverses)
+        reduced[p.reverses] = original.amount + p.amount
+    effective = []
+    for p in payments:
+        if p.reverses:
+            continue
+        if p.receipt_no in reduced:
+            if reduced[p.receipt_no] == 0:
+                continue
+            p = Payment(**{**p.__dict__, "amount": reduced[p.receipt_no]})
+        effective.append(p)
+    return effective, problems
+
+
+def _order(c: _Charge):
+    return (c.charge.due_date, c.charge.item_code, c.charge.period, c.charge.bill_no)
+
+
+def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], waivers: list[Waiver],
+                  settings: Settings, late_fee_items: set[str], as_of: dt.date,
+                  problems: list[Problem]) -> UnitAccount:
+    """Replay one unit's history up to ``as_of`` (inclusive)."""
+    work = [_Charge(c, c.item_code in late_fee_items) for c in charges if c.payable_from <= as_of]
+    work.sort(key=_order)
+    events = []
+    for c in work:
+        events.append((c.charge.payable_from, 0, "", c))
+    for w in waivers:
+        if w.date <= as_of:
+            events.append((w.date, 1, "", w))
+    for p in payments:
+        if p.paid_on <= as_of:
+            events.append((p.paid_on, 2, p.receipt_no, p))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+
+    payable: list[_Charge] = []
+    prepaid = ZERO
+    fee_paid_total = ZERO
+    payments_total = ZERO
+    rate = settings.late_fee_rate
+
+    for day, kind, _key, obj in events:
+        if kind == 0:  # bill becomes payable
+            payable.append(obj)
+            payable.sort(key=_order)
+            if prepaid > 0 and obj.open > 0:
+                part = min(prepaid, obj.open)
+                obj.settle(day, part, PREPAID)
+                prepaid -= part
+        elif kind == 1:  # waiver
+            targets = [c for c in payable if obj.period is None or c.charge.period == obj.period]
+            remaining = obj.amount
+            if obj.kind == "费用减免":
+                for c in targets:
+                    if remaining <= 0:
+                        break
+                    part = min(remaining, c.open)
+                    if part > 0:
+                        c.settle(day, part, WAIVED)
+                        remaining -= part
+                if remaining > 0:
+                    problems.append(Problem.warning(obj.source, f"费用减免 {obj.amount} 超过当时欠费，{remaining} 未使用"))
+            else:
+                for c in targets:
+                    if remaining <= 0:
+                        break
+                    part = min(remaining, c.fee_due(day, settings))
+                    if part > 0:
+                        c.fee_waived += part
+                        remaining -= part
+                if remaining > 0:
+                    fee_targets = [c for c in targets if c.applies]
+                    if fee_targets:  # waive fee that has yet to accrue on the last such charge
+                        fee_targets[-1].fee_waived += remaining
+                    else:
+                        problems.append(Problem.warning(obj.source, f"违约金减免 {obj.amount} 无可减免的违约金"))
+        else:  # payment
+            payment: Payment = obj
+            payments_total += payment.amount
+            remaining = payment.amount
+            settle_kind = PREPAID if payment.channel == "预存冲抵" else CASH
+
+            def pay_principal(targets: list[_Charge]) -> None:
+                nonlocal remaining
+                for c in targets:
+                    if remaining <= 0:
+                        return
+                    part = min(remaining, c.open)
+                    if part > 0:
+                        c.settle(day, part, settle_kind, payment)
+                        remaining -= part
+
+            def pay_fees(targets: list[_Charge]) -> None:
+                nonlocal remaining, fee_paid_total
+                for c in targets:
+                    if remaining <= 0:
+                        return
+                    part = min(remaining, c.fee_due(day, settings))
+                    if part > 0:
+                        c.fee_paid += part
+                        fee_paid_total += part
+                        remaining -= part
+
+            if payment.period is not None:
+                designated = [c for c in payable if c.charge.period == payment.period]
+                if not designated:
+                    problems.append(Problem.warning(
+                        payment.source, f"指定期间 {payment.period} 没有应收，按先到期先冲抵处理"))
+                pay_principal(designated)
+            if settings.principal_first:
+                pay_principal(payable)
+                pay_fees(payable)
+            else:
+                pay_fees(payable)
+                pay_principal(payable)
+            prepaid += remaining
+    statuses = []
+    ref_rate = court_reference_rate(settings.lpr)
+    for c in work:
+        settlements = tuple(c.settlements)
+        pairs = [(s.day, s.amount) for s in settlements]
+        if c.applies:
+            fee = c.fee(as_of, rate, settings)
+            fee_ref = accrued_late_fee(c.charge.amount, c.charge.due_date, pairs, as_of, ref_rate,
+                                       settings.grace_days, settings.late_fee_cap)
+        else:
+            fee = fee_ref = ZERO
+        statuses.append(ChargeStatus(c.charge, settlements, c.applies, fee, fee_ref, c.fee_paid, c.fee_waived))
+    return UnitAccount(room, tuple(statuses), prepaid, payments_total, fee_paid_total,
+                       tuple(p for p in payments if p.paid_on <= as_of))
+
+
+def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
+    """Every unit's account as of ``as_of``."""
+    problems: list[Problem] = []
+    payments, reversal_problems = net_reversals(list(ledger.payments))
+    problems.extend(reversal_problems)
+    charges_by_room = defaultdict(list)
+    for c in _net_credit_notes(ledger.charges):
+        charges_by_room[c.room].append(c)
+    payments_by_room = defaultdict(list)
+    for p in payments:
+        payments_by_room[p.room].append(p)
+    waivers_by_room = defaultdict(list)
+    for w in ledger.waivers:
+        waivers_by_room[w.room].append(w)
+    late_fee_items = {i.code for i in ledger.items if i.late_fee}
+    accounts = {}
+    for unit in ledger.units:
+        room = unit.room
+        accounts[room] = allocate_unit(room, charges_by_room.get(room, []), payments_by_room.get(room, []),
+                                       waivers_by_room.get(room, []), ledger.settings, late_fee_items, as_of,
+                                       problems)
+    return AllocationResult(as_of, accounts, tuple(problems))
+
+
+def _net_credit_notes(charges) -> list[Charge]:
+    """Negative 应收 rows (红冲, typed by hand) reduce the charge of the same unit, period and item."""
+    groups: dict = defaultdict(list)
+    for c in charges:
+        groups[(c.room, c.period, c.item_code)].append(c)
+    out = []
+    for group in groups.values():
+        if all(c.amount >= 0 for c in group):
+            out.extend(group)
+            continue
+        positives = sorted((c for c in group if c.amount > 0), key=lambda c: c.due_date)
+        credit = -sum((c.amount for c in group if c.amount < 0), ZERO)
+        for c in positives:
+            cut = min(credit, c.amount)
+            credit -= cut
+            if c.amount - cut > 0:
+                out.append(Charge(**{**c.__dict__, "amount": c.amount - cut}))
+    return out
+
+
+def period_of(status: ChargeStatus) -> Period:
+    return status.charge.period
+
+
+def conservation_gap(account: UnitAccount) -> Decimal:
+    """Σ payments − (principal from payments + late fee paid + 预存): zero when money is conserved."""
+    principal = sum(
+        (s.amount for c in account.charges for s in c.settlements if s.kind in (CASH, PREPAID)), ZERO)
+    return account.payments_total - principal - account.fee_paid_total - account.prepaid_balance

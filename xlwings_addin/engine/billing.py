@@ -1,0 +1,161 @@
+"""计费 (billing): one period's charges for every unit and item (SPEC §4.1).
+
+- 面积: 建筑面积 × 单价 × months in the period.
+  e.g. 89.50 ㎡ × 2.50 元/㎡·月 × 3 = 671.25.
+- 固定: 单价 × months × quantity; quantity is the unit's 车位数 when the
+  item's 计费单位 names 车位 (元/车位·月), else 1.  e.g. 150 × 3 × 2 = 900.00.
+- 用量: (本期读数 − 上期读数) × 单价; a negative usage is a problem, not a charge;
+  a usage above 3× the unit's median of earlier periods is a warning.
+- 公摊: 总金额 split across the units in 范围 by 建筑面积 share (or equally by 户数);
+  each part rounded to 0.01 and the rounding residue goes to the largest share,
+  so the parts sum exactly to 总金额.  e.g. 100.00 over areas 1:1:1 → 33.34, 33.33, 33.33.
+
+Each line is rounded to 0.01; 应缴日期 = 缴费截止日 of the period's first month.
+A unit-item-period is billed once: billing again adds nothing and reports how
+many lines were already billed (the bill number is ``期间-房号-项目编码``).
+"""
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..money import ZERO, round_money
+from ..periods import Period
+from ..records import Charge, Ledger, Problem, Source, Unit
+
+CHARGE_SHEET = "应收"
+
+
+@dataclass(frozen=True)
+class BillingResult:
+    period: Period
+    charges: tuple[Charge, ...]  # new lines only
+    already_billed: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.amount for c in self.charges), ZERO)
+
+
+def bill_number(period: Period, room: str, item_code: str) -> str:
+    return f"{period}-{room}-{item_code}"
+
+
+def bill_period(ledger: Ledger, period: Period) -> BillingResult:
+    settings = ledger.settings
+    due = period.due_date(settings.due_day)
+    billed = {(c.period, c.room, c.item_code) for c in ledger.charges}
+    problems: list[Problem] = []
+    new: list[Charge] = []
+    already = 0
+
+    readings = defaultdict(list)  # (room, meter) → readings of this period
+    history = defaultdict(list)  # (room, meter) → usages of earlier periods
+    for r in ledger.readings:
+        if r.period == period:
+            readings[(r.room, r.meter)].append(r)
+        elif r.period < period and r.usage >= 0:
+            history[(r.room, r.meter)].append(r.usage)
+
+    def add(unit: Unit, item, quantity: Decimal, price, amount: Decimal) -> None:
+        nonlocal already
+        if (period, unit.room, item.code) in billed:
+            already += 1
+            return
+        billed.add((period, unit.room, item.code))
+        new.append(
+            Charge(
+                bill_no=bill_number(period, unit.room, item.code),
+                period=period,
+                room=unit.room,
+                item_code=item.code,
+                amount=round_money(amount),
+                due_date=due,
+                item_name=item.name,
+                quantity=quantity,
+                unit_price=price,
+                origin="计费",
+                source=Source(CHARGE_SHEET, ""),
+            )
+        )
+
+    shared_by_item = defaultdict(list)
+    for cost in ledger.shared_costs:
+        if cost.period == period:
+            shared_by_item[cost.item_code].append(cost)
+
+    for item in ledger.items:
+        if item.method == "公摊":
+            for cost in shared_by_item.get(item.code, []):
+                for unit, part in split_shared_cost(cost, [u for u in ledger.units if item.applies_to(u.house_type)],
+                                                    problems):
+                    add(unit, item, Decimal(1), None, part)
+            continue
+        meter_read_somewhere = item.method == "用量" and any(
+            meter == item.meter for (_room, meter) in readings
+        )
+        for unit in ledger.units:
+            if not item.applies_to(unit.house_type):
+                continue
+            months = Decimal(period.months)
+            if item.method == "面积":
+                if unit.area > 0:
+                    add(unit, item, unit.area * months, item.unit_price, unit.area * item.unit_price * months)
+            elif item.method == "固定":
+                quantity = Decimal(unit.parking_spaces) if item.per_parking_space else Decimal(1)
+                if quantity > 0:
+                    add(unit, item, quantity * months, item.unit_price, item.unit_price * months * quantity)
+            elif item.method == "用量":
+                found = readings.get((unit.room, item.meter), [])
+                if not found:
+                    if meter_read_somewhere and unit.occupied:
+                        problems.append(Problem.warning(
+                            unit.source, f"{period} {unit.room} 没有{item.meter}表读数，未计“{item.name}”"))
+                    continue
+                if len(found) > 1:
+                    problems.append(Problem.error(
+                        found[1].source, f"{period} {unit.room} 的{item.meter}表读数重复，此行未计费"))
+                reading = found[0]
+                usage = reading.usage
+                if usage < 0:
+                    problems.append(Problem.error(
+                        reading.source,
+                        f"{unit.room} {item.meter}表本期读数 {reading.current} 小于上期读数 {reading.previous}"
+                        f"（用量为负），未计费，请核对（是否换表）"))
+                    continue
+                past = history.get((unit.room, item.meter), [])
+                if past:
+                    median = statistics.median(past)
+                    if median > 0 and usage > 3 * median:
+                        problems.append(Problem.warning(
+                            reading.source,
+                            f"{unit.room} {item.meter}表用量 {usage} 超过该户以往中位数 {median} 的3倍，请复核"))
+                add(unit, item, usage, item.unit_price, usage * item.unit_price)
+    return BillingResult(period, tuple(new), already, tuple(problems))
+
+
+def split_shared_cost(cost, units: list[Unit], problems: list[Problem]) -> list[tuple[Unit, Decimal]]:
+    """公摊 parts for the units in scope; parts are rounded and sum exactly to the total.
+
+    The residue of rounding goes to the largest share (the first such unit in
+    room order when several are equal).
+    """
+    scope = [u for u in units if not cost.scope or u.building == cost.scope]
+    if cost.method == "面积":
+        scope = [u for u in scope if u.area > 0]
+        weights = [u.area for u in scope]
+    else:
+        weights = [Decimal(1)] * len(scope)
+    total_weight = sum(weights, ZERO)
+    if not scope or total_weight == 0:
+        problems.append(Problem.error(cost.source, f"公摊范围“{cost.scope or '全部'}”内没有可分摊的房屋"))
+        return []
+    parts = [round_money(cost.total * w / total_weight) for w in weights]
+    residue = cost.total - sum(parts, ZERO)
+    if residue:
+        largest = max(range(len(scope)), key=lambda i: (weights[i], -i))
+        parts[largest] += residue
+    return list(zip(scope, parts))

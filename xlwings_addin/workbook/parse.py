@@ -1,0 +1,543 @@
+"""Raw sheets → typed, immutable records, with a 问题 row for every bad cell.
+
+Columns are found by header (order free, extra columns ignored here and kept in
+the file).  Values are normalised the way a finance clerk types them:
+full-width digits (１２００), numbers stored as text, thousands separators,
+stray spaces in 房号, text dates (2026/1/25, 2026-01-25, 2026年1月25日).
+A value that cannot be read makes its row a problem (sheet + cell + Chinese
+message); the row is skipped and the rest of the sheet goes on.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Callable, Iterable, Optional
+
+from .. import schema
+from ..money import MoneyError, to_decimal, to_money
+from ..periods import Period, PeriodError, parse_date
+from ..records import (
+    Assistant,
+    Charge,
+    CommissionRule,
+    Complaint,
+    Contact,
+    FeeItem,
+    InstallmentPlan,
+    Ledger,
+    MeterReading,
+    Payment,
+    Problem,
+    Settings,
+    SharedCost,
+    Source,
+    Unit,
+    Waiver,
+)
+from .raw import RawSheet, column_letter
+
+
+class BadCell(ValueError):
+    """Raised inside a row parser: the row is skipped and becomes a 问题 row."""
+
+    def __init__(self, header: str, message: str):
+        super().__init__(message)
+        self.header = header
+
+
+def clean_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value))
+    text = "".join(ch for ch in text if ch >= " " or ch in "\t\n")
+    return text.strip()
+
+
+def clean_room(value) -> str:
+    """房号 without any whitespace, full-width folded: ' 1-1-101 ' and '１-１-１０１' → '1-1-101'."""
+    return re.sub(r"\s+", "", clean_text(value))
+
+
+class Row:
+    """One data row of a sheet, read by header."""
+
+    def __init__(self, sheet: RawSheet, columns: dict[str, int], excel_row: int, values: list):
+        self.sheet, self.columns, self.excel_row, self.values = sheet, columns, excel_row, values
+
+    def cell(self, header: str) -> str:
+        col = self.columns.get(header)
+        return f"{column_letter(col)}{self.excel_row}" if col is not None else f"A{self.excel_row}"
+
+    def source(self, header: str) -> Source:
+        return Source(self.sheet.name, self.cell(header))
+
+    def raw(self, header: str):
+        col = self.columns.get(header)
+        if col is None or col >= len(self.values):
+            return None
+        if (self.excel_row, col) in self.sheet.uncached_formulas:
+            raise BadCell(header, f"“{header}”是公式但没有计算结果，请在 Excel 中重新计算并保存")
+        return self.values[col]
+
+    def blank(self, header: str) -> bool:
+        return clean_text(self.raw(header)) == ""
+
+    def text(self, header: str, required: bool = False) -> str:
+        value = clean_text(self.raw(header))
+        if required and not value:
+            raise BadCell(header, f"“{header}”不能为空")
+        return value
+
+    def room(self, header: str = "房号") -> str:
+        value = clean_room(self.raw(header))
+        if not value:
+            raise BadCell(header, f"“{header}”不能为空")
+        return value
+
+    def _convert(self, header: str, required: bool, convert: Callable):
+        raw = self.raw(header)
+        if clean_text(raw) == "":
+            if required:
+                raise BadCell(header, f"“{header}”不能为空")
+            return None
+        try:
+            return convert(raw)
+        except (MoneyError, PeriodError) as exc:
+            raise BadCell(header, f"“{header}”{exc}") from None
+
+    def money(self, header: str, required: bool = True) -> Optional[Decimal]:
+        return self._convert(header, required, to_money)
+
+    def decimal(self, header: str, required: bool = True) -> Optional[Decimal]:
+        return self._convert(header, required, to_decimal)
+
+    def integer(self, header: str, required: bool = True, default: Optional[int] = None) -> Optional[int]:
+        value = self._convert(header, required, to_decimal)
+        if value is None:
+            return default
+        if value != value.to_integral_value():
+            raise BadCell(header, f"“{header}”应为整数，实为 {value}")
+        return int(value)
+
+    def date(self, header: str, required: bool = True):
+        return self._convert(header, required, parse_date)
+
+    def period(self, header: str, required: bool = True) -> Optional[Period]:
+        return self._convert(header, required, Period.parse)
+
+    def yes(self, header: str, default: bool = False) -> bool:
+        value = self.text(header)
+        if not value:
+            return default
+        if value in ("是", "Y", "y", "yes", "YES", "1", "√", "TRUE", "True"):
+            return True
+        if value in ("否", "N", "n", "no", "NO", "0", "×", "FALSE", "False"):
+            return False
+        raise BadCell(header, f"“{header}”应填“是”或“否”，实为“{value}”")
+
+    def choice(self, header: str, allowed: Iterable[str], required: bool = True, default: str = "") -> str:
+        value = self.text(header, required)
+        if not value:
+            return default
+        if value not in allowed:
+            raise BadCell(header, f"“{header}”应为 {'/'.join(allowed)} 之一，实为“{value}”")
+        return value
+
+
+class SheetParser:
+    """Finds columns by header and yields rows; collects problems."""
+
+    def __init__(self, raw: dict[str, RawSheet], problems: list[Problem]):
+        self.raw, self.problems = raw, problems
+
+    def rows(self, name: str, required_sheet: bool = False) -> Iterable[Row]:
+        spec = schema.INPUT_SHEETS[name]
+        sheet = self.raw.get(name)
+        if sheet is None:
+            if required_sheet:
+                self.problems.append(Problem.error(Source(name, ""), f"缺少工作表“{name}”"))
+            return
+        columns: dict[str, int] = {}
+        for idx, header in enumerate(sheet.headers):
+            key = clean_text(header).replace(" ", "")
+            if not key:
+                continue
+            if key in columns:
+                self.problems.append(
+                    Problem.warning(
+                        Source(name, f"{column_letter(idx)}1"),
+                        f"表头“{key}”重复，使用第一列（{column_letter(columns[key])}列），忽略此列",
+                    )
+                )
+                continue
+            columns[key] = idx
+        missing = [h for h in spec.required if h not in columns]
+        if missing:
+            self.problems.append(
+                Problem.error(Source(name, "1"), f"缺少必需的表头：{'、'.join(missing)}（整张表未读取）")
+            )
+            return
+        if sheet.hidden:
+            self.problems.append(Problem.warning(Source(name, ""), f"工作表“{name}”是隐藏的，仍已读取"))
+        for excel_row, values in sheet.rows:
+            yield Row(sheet, columns, excel_row, values)
+
+    def parse(self, name: str, build: Callable[[Row], object], required_sheet: bool = False) -> list:
+        out = []
+        for row in self.rows(name, required_sheet):
+            try:
+                record = build(row)
+            except BadCell as exc:
+                self.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理"))
+                continue
+            if record is not None:
+                out.append(record)
+        return out
+
+
+def _settings(parser: SheetParser) -> Settings:
+    values: dict[str, tuple[str, Source]] = {}
+    for row in parser.rows(schema.PARAMS):
+        key = row.text("参数")
+        if key:
+            values[key] = (row.text("值"), row.source("值"))
+    defaults = {k: v for k, v, _ in schema.PARAM_DEFAULTS}
+    kwargs: dict = {}
+
+    def get(key: str, convert: Callable, attr: str):
+        text, source = values.get(key, (defaults.get(key, ""), Source(schema.PARAMS, "")))
+        if text == "":
+            text = defaults.get(key, "")
+            if text == "":
+                return
+        try:
+            kwargs[attr] = convert(text)
+        except (MoneyError, PeriodError, ValueError) as exc:
+            parser.problems.append(Problem.error(source, f"参数“{key}”的值“{text}”无效（{exc}），使用默认值"))
+
+    def positive_int(text: str) -> int:
+        value = to_decimal(text)
+        if value != value.to_integral_value() or value < 0:
+            raise ValueError("应为非负整数")
+        return int(value)
+
+    def rate(text: str) -> Decimal:
+        text = text.strip()
+        value = to_decimal(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        if value < 0:
+            raise ValueError("不能为负")
+        return value
+
+    def choice(*allowed):
+        def check(text: str) -> str:
+            if text not in allowed:
+                raise ValueError(f"应为 {'/'.join(allowed)} 之一")
+            return text
+        return check
+
+    for key, attr in (("公司名称", "company"), ("服务中心", "center"), ("客服电话", "hotline"),
+                      ("收款账户", "account"), ("缴费方式", "pay_channels"), ("佣金考核项目", "commission_item")):
+        get(key, str, attr)
+    get("计费周期", choice("季度", "月"), "cycle")
+    get("缴费截止日", lambda t: min(max(positive_int(t), 1), 31), "due_day")
+    get("违约金日费率", rate, "late_fee_rate")
+    get("违约金宽限天数", positive_int, "grace_days")
+    get("违约金上限比例", rate, "late_fee_cap")
+    get("冲抵顺序", lambda t: choice("先本金后违约金", "先违约金后本金")(t) == "先本金后违约金", "principal_first")
+    get("挂牌欠费期数", positive_int, "hang_periods")
+    get("律师函欠费天数", positive_int, "lawyer_days")
+    get("诉讼欠费金额", to_money, "litigation_amount")
+    get("诉讼时效预警月数", positive_int, "limitation_warn_months")
+    get("LPR年利率", rate, "lpr")
+    kwargs["extra"] = tuple((k, v) for k, (v, _) in values.items())
+    return Settings(**kwargs)
+
+
+def _item(row: Row) -> FeeItem:
+    method = row.choice("计费方式", schema.BILLING_METHODS)
+    price = row.decimal("单价", required=method != "公摊")
+    if price is not None and price < 0:
+        raise BadCell("单价", "“单价”不能为负数")
+    types = tuple(t for t in re.split(r"[,，、/ ]+", row.text("适用房屋类型")) if t)
+    return FeeItem(
+        code=row.text("项目编码", required=True),
+        name=row.text("项目名称", required=True),
+        method=method,
+        unit_price=price,
+        late_fee=row.yes("计违约金"),
+        unit_label=row.text("计费单位"),
+        house_types=types,
+        source=row.source("项目编码"),
+    )
+
+
+def _unit(row: Row) -> Unit:
+    area = row.decimal("建筑面积")
+    if area < 0:
+        raise BadCell("建筑面积", "“建筑面积”不能为负数")
+    occupied = row.choice("入住状态", ("已入住", "空置"), required=False, default="已入住")
+    return Unit(
+        room=row.room(),
+        house_type=row.text("房屋类型", required=True),
+        area=area,
+        owner=row.text("业主姓名", required=True),
+        building=row.text("楼栋"),
+        entrance=row.text("单元"),
+        mobile=re.sub(r"[\s-]", "", row.text("手机")),
+        occupied=occupied == "已入住",
+        parking_spaces=row.integer("车位数", required=False, default=0),
+        bank_debit=row.yes("托收"),
+        bank_name=row.text("开户银行"),
+        account_no=re.sub(r"\s", "", row.text("银行账号")),
+        account_name=row.text("账户名"),
+        assistant=row.text("服务助理"),
+        sms_consent=row.yes("短信同意"),
+        developer_held=row.yes("开发商持有"),
+        note=row.text("备注"),
+        source=row.source("房号"),
+    )
+
+
+def _reading(row: Row) -> MeterReading:
+    return MeterReading(
+        period=row.period("期间"),
+        room=row.room(),
+        meter=row.choice("表类型", ("水", "电")),
+        previous=row.decimal("上期读数"),
+        current=row.decimal("本期读数"),
+        read_on=row.date("抄表日期", required=False),
+        reader=row.text("抄表人"),
+        source=row.source("本期读数"),
+    )
+
+
+def _shared(row: Row) -> SharedCost:
+    return SharedCost(
+        period=row.period("期间"),
+        item_code=row.text("项目编码", required=True),
+        total=row.money("总金额"),
+        method=row.choice("分摊方式", ("面积", "户数")),
+        scope=row.text("范围") if row.text("范围") not in ("全部",) else "",
+        source=row.source("总金额"),
+    )
+
+
+def _charge(row: Row) -> Charge:
+    return Charge(
+        bill_no=row.text("账单号", required=True),
+        period=row.period("期间"),
+        room=row.room(),
+        item_code=row.text("项目编码", required=True),
+        amount=row.money("金额"),
+        due_date=row.date("应缴日期"),
+        item_name=row.text("项目名称"),
+        quantity=row.decimal("数量", required=False),
+        unit_price=row.decimal("单价", required=False),
+        origin=row.text("来源") or "手工",
+        source=row.source("金额"),
+    )
+
+
+def _payment(row: Row) -> Payment:
+    amount = row.money("金额")
+    reverses = row.text("冲销收据号")
+    if amount == 0:
+        raise BadCell("金额", "“金额”为0")
+    if amount < 0 and not reverses:
+        raise BadCell("金额", "负数金额必须填写“冲销收据号”（冲销行）")
+    return Payment(
+        receipt_no=row.text("收据号", required=True),
+        paid_on=row.date("收款日期"),
+        room=row.room(),
+        amount=amount,
+        channel=row.choice("渠道", schema.CHANNELS),
+        period=row.period("指定期间", required=False),
+        operator=row.text("经办人"),
+        batch=row.text("托收批次"),
+        reverses=reverses,
+        note=row.text("备注"),
+        source=row.source("金额"),
+    )
+
+
+def _waiver(row: Row) -> Waiver:
+    amount = row.money("金额")
+    if amount <= 0:
+        raise BadCell("金额", "减免“金额”应为正数")
+    approver = row.text("审批人")
+    if not approver:
+        raise BadCell("审批人", "减免必须有“审批人”")
+    return Waiver(
+        date=row.date("日期"),
+        room=row.room(),
+        kind=row.choice("类型", ("违约金减免", "费用减免")),
+        amount=amount,
+        reason=row.text("原因", required=True),
+        approver=approver,
+        period=row.period("期间", required=False),
+        source=row.source("金额"),
+    )
+
+
+def _contact(row: Row) -> Contact:
+    return Contact(
+        date=row.date("日期"),
+        room=row.room(),
+        method=row.choice("方式", schema.CONTACT_METHODS),
+        operator=row.text("经办人"),
+        result=row.choice("结果", schema.CONTACT_RESULTS, required=False),
+        promise_date=row.date("承诺缴费日", required=False),
+        reason=row.choice("欠费原因", schema.ARREARS_REASONS, required=False),
+        proof=row.text("送达凭证"),
+        note=row.text("备注"),
+        source=row.source("日期"),
+    )
+
+
+def _plan(row: Row) -> InstallmentPlan:
+    count = row.integer("期数")
+    if count < 1:
+        raise BadCell("期数", "“期数”至少为1")
+    return InstallmentPlan(
+        plan_no=row.text("协议号", required=True),
+        room=row.room(),
+        signed_on=row.date("签订日期"),
+        total=row.money("总额"),
+        count=count,
+        first_due=row.date("首期日期"),
+        interval_months=row.integer("间隔月数", required=False, default=1) or 1,
+        status=row.choice("状态", ("履行中", "已完成", "已违约"), required=False, default="履行中"),
+        source=row.source("协议号"),
+    )
+
+
+def _complaint(row: Row) -> Complaint:
+    return Complaint(
+        number=row.text("编号", required=True),
+        room=row.room(),
+        date=row.date("日期"),
+        status=row.choice("状态", ("处理中", "已解决")),
+        category=row.text("类别"),
+        content=row.text("内容"),
+        resolved_on=row.date("解决日期", required=False),
+        source=row.source("编号"),
+    )
+
+
+def _assistant(row: Row) -> Assistant:
+    buildings = tuple(b for b in re.split(r"[,，、;；\s]+", row.text("负责楼栋")) if b)
+    return Assistant(name=row.text("姓名", required=True), buildings=buildings, source=row.source("姓名"))
+
+
+_FORMULA = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*\*\s*收缴率\s*(?:([+-])\s*(\d+(?:\.\d+)?))?$")
+
+
+def parse_commission_formula(text: str) -> tuple[Decimal, Decimal]:
+    """'2000*收缴率-1400' → (2000, -1400); '500' → (0, 500)."""
+    compact = clean_text(text).replace(" ", "").replace("×", "*").replace("＊", "*")
+    m = _FORMULA.match(compact)
+    if m:
+        intercept = Decimal(m.group(3) or "0") * (-1 if m.group(2) == "-" else 1)
+        return Decimal(m.group(1)), intercept
+    return Decimal(0), to_decimal(compact)
+
+
+def _rule(row: Row) -> CommissionRule:
+    month = row.integer("月份")
+    if month not in (1, 2, 3):
+        raise BadCell("月份", "“月份”应为 1、2 或 3（季度内第几月）")
+
+    def rate(header: str, required: bool):
+        raw = row.raw(header)
+        if isinstance(raw, str) and raw.strip().endswith("%"):
+            return row._convert(header, required, lambda v: to_decimal(v.strip()[:-1]) / 100)
+        return row.decimal(header, required)
+
+    formula = row.text("金额公式", required=True)
+    try:
+        slope, intercept = parse_commission_formula(formula)
+    except MoneyError:
+        raise BadCell("金额公式", f"“金额公式”应为数字或 a*收缴率+b，实为“{formula}”") from None
+    return CommissionRule(month, rate("收缴率下限", True), rate("收缴率上限", False), slope, intercept, formula,
+                          row.source("金额公式"))
+
+
+def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
+    """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions."""
+    problems: list[Problem] = []
+    parser = SheetParser(raw, problems)
+    settings = _settings(parser)
+    items = parser.parse(schema.ITEMS, _item, required_sheet=True)
+    units = parser.parse(schema.UNITS, _unit, required_sheet=True)
+    ledger_parts = dict(
+        readings=parser.parse(schema.READINGS, _reading),
+        shared_costs=parser.parse(schema.SHARED, _shared),
+        charges=parser.parse(schema.CHARGES, _charge),
+        payments=parser.parse(schema.PAYMENTS, _payment),
+        waivers=parser.parse(schema.WAIVERS, _waiver),
+        contacts=parser.parse(schema.CONTACTS, _contact),
+        plans=parser.parse(schema.PLANS, _plan),
+        complaints=parser.parse(schema.COMPLAINTS, _complaint),
+        assistants=parser.parse(schema.ASSISTANTS, _assistant),
+    )
+    rules = parser.parse(schema.COMMISSION_RULES, _rule) if schema.COMMISSION_RULES in raw else []
+    if not rules:
+        rules = default_commission_rules()
+
+    # Cross-row checks: duplicates and references to unknown rooms/items.
+    units = _unique(units, lambda u: u.room, "房号", problems)
+    items = _unique(items, lambda i: i.code, "项目编码", problems)
+    rooms = {u.room for u in units}
+    codes = {i.code for i in items}
+    for key in ("charges", "payments"):
+        ledger_parts[key] = _unique(
+            ledger_parts[key], (lambda r: r.bill_no) if key == "charges" else (lambda r: r.receipt_no),
+            "账单号" if key == "charges" else "收据号", problems,
+        )
+    for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints"):
+        kept = []
+        for record in ledger_parts[key]:
+            if record.room not in rooms:
+                problems.append(Problem.error(record.source, f"房号“{record.room}”不在“房屋”表中，此行未处理"))
+                continue
+            if key == "charges" and record.item_code not in codes:
+                problems.append(Problem.error(record.source, f"项目编码“{record.item_code}”不在“收费项目”表中，此行未处理"))
+                continue
+            kept.append(record)
+        ledger_parts[key] = kept
+    for shared in ledger_parts["shared_costs"]:
+        if shared.item_code not in codes:
+            problems.append(Problem.error(shared.source, f"项目编码“{shared.item_code}”不在“收费项目”表中"))
+    return Ledger(
+        settings=settings,
+        items=tuple(items),
+        units=tuple(units),
+        commission_rules=tuple(rules),
+        problems=tuple(problems),
+        **{k: tuple(v) for k, v in ledger_parts.items()},
+    )
+
+
+def default_commission_rules() -> list[CommissionRule]:
+    rules = []
+    for month, lower, upper, formula in schema.COMMISSION_RULE_DEFAULTS:
+        slope, intercept = parse_commission_formula(formula)
+        rules.append(CommissionRule(month, Decimal(lower), Decimal(upper) if upper else None, slope, intercept,
+                                    formula, Source(schema.COMMISSION_RULES, "")))
+    return rules
+
+
+def _unique(records: list, key: Callable, label: str, problems: list[Problem]) -> list:
+    seen: dict = {}
+    out = []
+    for record in records:
+        k = key(record)
+        if k in seen:
+            problems.append(Problem.error(record.source, f"{label}“{k}”重复（首次出现在 {seen[k].source}），此行未处理"))
+            continue
+        seen[k] = record
+        out.append(record)
+    return out
