@@ -655,8 +655,14 @@ def _backup(path: Path, keep: int, now: dt.datetime) -> Path | None:
     folder = path.parent / BACKUP_DIR
     folder.mkdir(exist_ok=True)
     stamp = now.strftime("%Y%m%d-%H%M%S")
-    target = folder / f"{path.stem}_{stamp}{path.suffix}"
+    # same second as an earlier backup: number after the highest existing one (not the
+    # first free one, which pruning may have freed and which would then sort as oldest)
+    same = [b for b in list_backups(path) if b.stem.startswith(f"{path.stem}_{stamp}")]
     n = 0
+    if same:
+        m = re.search(r"-(\d+)$", same[-1].stem[len(path.stem) + 1 + len(stamp):])
+        n = (int(m.group(1)) if m else 0) + 1
+    target = folder / (f"{path.stem}_{stamp}{path.suffix}" if n == 0 else f"{path.stem}_{stamp}-{n}{path.suffix}")
     while target.exists():
         n += 1
         target = folder / f"{path.stem}_{stamp}-{n}{path.suffix}"
