@@ -268,6 +268,40 @@ class CommissionRule:
 
 
 @dataclass(frozen=True)
+class BankBatch:
+    """A row of 托收批次: one 托收盘 sent to a bank.  Its bills are locked while 待回盘."""
+
+    batch_id: str
+    profile: str
+    created_on: dt.date
+    rows: int
+    total: Decimal
+    status: str  # 待回盘 / 已回盘 / 已作废
+    period: Optional[Period] = None
+    returned_on: Optional[dt.date] = None
+    file_digest: str = ""
+    source: Source = Source("托收批次")
+
+
+@dataclass(frozen=True)
+class BankDebit:
+    """A row of 托收明细: one unit's debit in a batch and, after the 回盘, its result."""
+
+    batch_id: str
+    seq: int
+    room: str
+    amount: Decimal
+    result: str  # 待回盘 / 成功 / 失败
+    account_no: str = ""
+    account_name: str = ""
+    bill_nos: tuple[str, ...] = ()
+    reason: str = ""
+    returned_on: Optional[dt.date] = None
+    receipt_no: str = ""
+    source: Source = Source("托收明细")
+
+
+@dataclass(frozen=True)
 class Ledger:
     """Everything read from one workbook: the input of every engine function."""
 
@@ -284,6 +318,8 @@ class Ledger:
     complaints: tuple[Complaint, ...] = ()
     assistants: tuple[Assistant, ...] = ()
     commission_rules: tuple[CommissionRule, ...] = ()
+    bank_batches: tuple[BankBatch, ...] = ()
+    bank_debits: tuple[BankDebit, ...] = ()
     problems: tuple[Problem, ...] = ()
 
     def unit_by_room(self) -> dict[str, Unit]:

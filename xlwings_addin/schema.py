@@ -39,6 +39,8 @@ PLANS = "分期协议"
 COMPLAINTS = "投诉"
 ASSISTANTS = "服务助理"
 COMMISSION_RULES = "佣金规则"
+BANK_BATCHES = "托收批次"
+BANK_DEBITS = "托收明细"
 
 ARREARS = "欠费明细"
 RATES = "收缴率"
@@ -135,6 +137,20 @@ INPUT_SHEETS = {
             COMMISSION_RULES,
             ("月份", "收缴率下限", "收缴率上限", "金额公式"),
             formats={"月份": "int", "收缴率下限": "rate", "收缴率上限": "rate"},
+        ),
+        SheetSpec(
+            BANK_BATCHES,
+            ("批次号", "银行方案", "生成日期", "笔数", "总金额", "状态"),
+            ("期间", "回盘日期", "回盘文件摘要", "审批人", "备注"),
+            formats={"生成日期": "date", "回盘日期": "date", "笔数": "int", "总金额": "money"},
+            choices={"状态": ("待回盘", "已回盘", "已作废")},
+        ),
+        SheetSpec(
+            BANK_DEBITS,
+            ("批次号", "序号", "房号", "金额", "结果"),
+            ("银行账号", "账户名", "账单号", "失败原因", "回盘日期", "收据号"),
+            formats={"序号": "int", "金额": "money", "回盘日期": "date", "银行账号": "text"},
+            choices={"结果": ("待回盘", "成功", "失败")},
         ),
     ]
 }

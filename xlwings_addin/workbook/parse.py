@@ -19,6 +19,8 @@ from ..money import MoneyError, to_decimal, to_money
 from ..periods import Period, PeriodError, parse_date
 from ..records import (
     Assistant,
+    BankBatch,
+    BankDebit,
     Charge,
     CommissionRule,
     Complaint,
@@ -465,6 +467,38 @@ def _rule(row: Row) -> CommissionRule:
                           row.source("金额公式"))
 
 
+def _bank_batch(row: Row) -> BankBatch:
+    return BankBatch(
+        batch_id=row.text("批次号", required=True),
+        profile=row.text("银行方案"),
+        created_on=row.date("生成日期"),
+        rows=row.integer("笔数"),
+        total=row.money("总金额"),
+        status=row.choice("状态", ("待回盘", "已回盘", "已作废")),
+        period=row.period("期间", required=False),
+        returned_on=row.date("回盘日期", required=False),
+        file_digest=row.text("回盘文件摘要"),
+        source=row.source("批次号"),
+    )
+
+
+def _bank_debit(row: Row) -> BankDebit:
+    return BankDebit(
+        batch_id=row.text("批次号", required=True),
+        seq=row.integer("序号"),
+        room=row.room(),
+        amount=row.money("金额"),
+        result=row.choice("结果", ("待回盘", "成功", "失败")),
+        account_no=re.sub(r"\s", "", row.text("银行账号")),
+        account_name=row.text("账户名"),
+        bill_nos=tuple(b for b in re.split(r"[,，;；\s]+", row.text("账单号")) if b),
+        reason=row.text("失败原因"),
+        returned_on=row.date("回盘日期", required=False),
+        receipt_no=row.text("收据号"),
+        source=row.source("房号"),
+    )
+
+
 def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
     """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions."""
     problems: list[Problem] = []
@@ -482,6 +516,8 @@ def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
         plans=parser.parse(schema.PLANS, _plan),
         complaints=parser.parse(schema.COMPLAINTS, _complaint),
         assistants=parser.parse(schema.ASSISTANTS, _assistant),
+        bank_batches=parser.parse(schema.BANK_BATCHES, _bank_batch),
+        bank_debits=parser.parse(schema.BANK_DEBITS, _bank_debit),
     )
     rules = parser.parse(schema.COMMISSION_RULES, _rule) if schema.COMMISSION_RULES in raw else []
     if not rules:
