@@ -386,7 +386,7 @@ def test_backups_created_and_capped(template):
 def test_second_writer_waits_then_is_refused(template, monkeypatch):
     monkeypatch.setattr(writer, "LOCK_TIMEOUT", 0.5)
     with writer._ProcessLock(template, 1):
-        # a separate process holds the lock? same process, different fd: flock still excludes
+        # we hold the OS lock; a second feebook process must wait, then be refused
         code = textwrap.dedent(f"""
             import sys
             from xlwings_addin.workbook import writer
@@ -399,6 +399,9 @@ def test_second_writer_waits_then_is_refused(template, monkeypatch):
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert "LOCKED" in r.stdout and "另一个收费大表程序正在写入" in r.stdout, r.stderr
     save_changes(template, audit=[{"操作": "x"}])  # released
+    data = template.read_bytes()
+    save_changes(template)  # nothing to write: untouched
+    assert template.read_bytes() == data
 
 
 def test_exception_mid_write_leaves_original(template, monkeypatch):

@@ -797,6 +797,9 @@ def save_changes(path, *, replace: dict[str, SheetOutput] | None = None,
             row.update({k: v for k, v in entry.items() if v is not None or k not in row})
             rows.append(row)
         append.setdefault(schema.AUDIT, []).extend(rows)
+    append = {k: v for k, v in append.items() if v}
+    if not replace and not append:
+        return  # nothing to write: the file (and its backups) stay as they are
     both = set(replace) & set(append)
     if both:
         raise ValueError(f"sheets both replaced and appended: {sorted(both)}")
