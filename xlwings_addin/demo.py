@@ -269,7 +269,14 @@ def template_path() -> Path:
     for candidate in (here / "data" / "收费大表.xlsx", here.parent / "workbooks" / "收费大表.xlsx"):
         if candidate.exists():
             return candidate
-    raise FileNotFoundError("找不到模板 workbooks/收费大表.xlsx")
+    # installed without the repository's workbooks/ folder: build the template from schema.py
+    import tempfile
+
+    from .workbook.template import build_template
+
+    target = Path(tempfile.mkdtemp(prefix="feebook-template-")) / "收费大表.xlsx"
+    build_template(target)
+    return target
 
 
 def build_demo_workbook(path: Path, n_units: int = 300, quarters: int = 6, as_of: dt.date = dt.date(2026, 11, 22),
