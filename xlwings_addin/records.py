@@ -280,6 +280,8 @@ class BankBatch:
     period: Optional[Period] = None
     returned_on: Optional[dt.date] = None
     file_digest: str = ""
+    approver: str = ""
+    note: str = ""
     source: Source = Source("托收批次")
 
 

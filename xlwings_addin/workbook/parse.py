@@ -478,6 +478,8 @@ def _bank_batch(row: Row) -> BankBatch:
         period=row.period("期间", required=False),
         returned_on=row.date("回盘日期", required=False),
         file_digest=row.text("回盘文件摘要"),
+        approver=row.text("审批人"),
+        note=row.text("备注"),
         source=row.source("批次号"),
     )
 
