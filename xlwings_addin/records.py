@@ -304,6 +304,23 @@ class BankDebit:
 
 
 @dataclass(frozen=True)
+class HangProposal:
+    """A row of 挂牌: a proposal to post a unit on the arrears board, and its approval."""
+
+    room: str
+    proposed_on: dt.date
+    periods: Optional[int] = None
+    amount: Optional[Decimal] = None
+    approver: str = ""
+    approved_on: Optional[dt.date] = None
+    posted_on: Optional[dt.date] = None
+    removed_on: Optional[dt.date] = None
+    status: str = "待审批"  # 待审批 / 已批准 / 已张贴 / 已撤下 / 不予批准
+    note: str = ""
+    source: Source = Source("挂牌")
+
+
+@dataclass(frozen=True)
 class Ledger:
     """Everything read from one workbook: the input of every engine function."""
 
@@ -322,6 +339,7 @@ class Ledger:
     commission_rules: tuple[CommissionRule, ...] = ()
     bank_batches: tuple[BankBatch, ...] = ()
     bank_debits: tuple[BankDebit, ...] = ()
+    hangings: tuple[HangProposal, ...] = ()
     problems: tuple[Problem, ...] = ()
 
     def unit_by_room(self) -> dict[str, Unit]:

@@ -26,6 +26,7 @@ from ..records import (
     Complaint,
     Contact,
     FeeItem,
+    HangProposal,
     InstallmentPlan,
     Ledger,
     MeterReading,
@@ -501,6 +502,22 @@ def _bank_debit(row: Row) -> BankDebit:
     )
 
 
+def _hang(row: Row) -> HangProposal:
+    return HangProposal(
+        room=row.room(),
+        proposed_on=row.date("提议日期"),
+        periods=row.integer("欠费期数", required=False),
+        amount=row.money("欠费金额", required=False),
+        approver=row.text("审批人"),
+        approved_on=row.date("审批日期", required=False),
+        posted_on=row.date("张贴日期", required=False),
+        removed_on=row.date("撤下日期", required=False),
+        status=row.choice("状态", schema.HANG_STATUSES, required=False, default="待审批"),
+        note=row.text("备注"),
+        source=row.source("房号"),
+    )
+
+
 def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
     """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions."""
     problems: list[Problem] = []
@@ -520,6 +537,7 @@ def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
         assistants=parser.parse(schema.ASSISTANTS, _assistant),
         bank_batches=parser.parse(schema.BANK_BATCHES, _bank_batch),
         bank_debits=parser.parse(schema.BANK_DEBITS, _bank_debit),
+        hangings=parser.parse(schema.HANG, _hang),
     )
     rules = parser.parse(schema.COMMISSION_RULES, _rule) if schema.COMMISSION_RULES in raw else []
     if not rules:
@@ -535,7 +553,7 @@ def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
             ledger_parts[key], (lambda r: r.bill_no) if key == "charges" else (lambda r: r.receipt_no),
             "账单号" if key == "charges" else "收据号", problems,
         )
-    for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints"):
+    for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints", "hangings"):
         kept = []
         for record in ledger_parts[key]:
             if record.room not in rooms:
