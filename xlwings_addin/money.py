@@ -61,16 +61,19 @@ def to_decimal(value) -> Decimal:
         raise MoneyError(f"应为数字，实为“{value}”")
     if not result.is_finite():
         raise MoneyError(f"应为数字，实为“{value}”")
+    if result and result.adjusted() >= 15:  # 1e15 and above: no area, reading or amount is that big
+        raise MoneyError(f"数值“{value}”超出合理范围")
     return result
 
 
 def to_money(value) -> Decimal:
     """A cell value as 元; more than two decimals is an error, not a silent rounding."""
     amount = to_decimal(value)
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise MoneyError(f"金额“{value}”超过两位小数（分）")
+    # the range check comes first: quantizing 1e14 or more to 分 exceeds the context and raises
     if abs(amount) >= Decimal("1e12"):
         raise MoneyError(f"金额“{value}”超出合理范围")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise MoneyError(f"金额“{value}”超过两位小数（分）")
     return amount.quantize(CENT)
 
 

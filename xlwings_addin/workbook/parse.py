@@ -185,6 +185,13 @@ class SheetParser:
             return
         if sheet.hidden:
             self.problems.append(Problem.warning(Source(name, ""), f"工作表“{name}”是隐藏的，仍已读取"))
+        for ref in getattr(sheet, "merged", ()):
+            first, last = ref.split(":")
+            if int(re.sub(r"[A-Z]", "", last)) < 2:
+                continue  # a merged title in the header row holds no data
+            self.problems.append(Problem.warning(
+                Source(name, first),
+                f"合并单元格 {ref}：只有左上角 {first} 有值，其余单元格按空白读取，请取消合并并逐行填写"))
         for excel_row, values in sheet.rows:
             yield Row(sheet, columns, excel_row, values)
 
@@ -204,9 +211,19 @@ class SheetParser:
 def _settings(parser: SheetParser) -> Settings:
     values: dict[str, tuple[str, Source]] = {}
     for row in parser.rows(schema.PARAMS):
-        key = row.text("参数")
-        if key:
-            values[key] = (row.text("值"), row.source("值"))
+        try:
+            key, value = row.text("参数"), row.text("值")
+        except BadCell as exc:  # e.g. a formula without a cached value
+            parser.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理"))
+            continue
+        if not key:
+            if value:  # a value without its key: say so rather than drop it
+                parser.problems.append(Problem.warning(row.source("参数"), f"参数名为空（值“{value}”），此行未使用"))
+            continue
+        if key in values:
+            parser.problems.append(Problem.warning(
+                row.source("参数"), f"参数“{key}”重复（首次出现在 {values[key][1]}），使用此行（最后一行）的值"))
+        values[key] = (value, row.source("值"))
     defaults = {k: v for k, v, _ in schema.PARAM_DEFAULTS}
     kwargs: dict = {}
 

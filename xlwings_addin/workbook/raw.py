@@ -27,6 +27,8 @@ class RawSheet:
     hidden: bool = False
     # cells whose formula has no cached value: (row, col index) — a 问题, not a zero
     uncached_formulas: set = field(default_factory=set)
+    # merged ranges ('B2:B4'): only the top-left cell holds a value, the others read as blank
+    merged: list = field(default_factory=list)
 
     def cell(self, row: int, col: int) -> str:
         return f"{column_letter(col)}{row}"

@@ -58,9 +58,17 @@ class WorkbookError(Exception):
 def file_digest(path) -> str:
     """sha256 of the file's bytes (hex): compare before and after to detect a change."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        # missing file, a folder, no permission: the same Chinese refusal as reading it would give
+        try:
+            check_xlsx_file(path)
+        except OSError:
+            pass
+        raise WorkbookError(f"无法读取工作簿文件“{Path(path).name}”（{e.strerror or e}）") from None
     return h.hexdigest()
 
 
@@ -214,14 +222,30 @@ def _col_index(letters: bytes) -> int:
 
 def _sheet_has_formulas(z: zipfile.ZipFile, part: str) -> bool:
     """Cheap streaming test: is there any ``<f`` element in the sheet XML?"""
+    return _scan_sheet(z, part)[0]
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"')
+
+
+def _scan_sheet(z: zipfile.ZipFile, part: str) -> tuple[bool, list[str]]:
+    """One streaming pass over the sheet XML: (has an ``<f`` element, merged ranges like 'B2:B4')."""
     pat = re.compile(rb"<(?:\w+:)?f[\s/>]")
+    has_f = False
+    merges: list[str] = []
     tail = b""
     with z.open(part) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
-            if pat.search(tail + chunk):
-                return True
-            tail = chunk[-16:]
-    return False
+            data = tail + chunk
+            if not has_f and pat.search(data):
+                has_f = True
+            if b"mergeCell" in data:
+                # a range split across chunks is found whole in the next window (tail overlap)
+                for m in _MERGE_RE.finditer(data):
+                    if m.end() > len(tail):
+                        merges.append(m.group(1).decode())
+            tail = data[-256:]
+    return has_f, merges
 
 
 def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
@@ -334,9 +358,12 @@ def _read_sheet(z, book, meta, part_info, pc) -> RawSheet:
         rows.append((i, vals + [None] * (width - len(vals))))
 
     uncached: set = set()
+    merged: list[str] = []
     part = part_info.get("part") if part_info else None
-    if part and part in z.namelist() and _sheet_has_formulas(z, part):
-        uncached = uncached_formula_cells(z.read(part))
+    if part and part in z.namelist():
+        has_formulas, merged = _scan_sheet(z, part)
+        if has_formulas:
+            uncached = uncached_formula_cells(z.read(part))
     hidden = meta.visible != pc.SheetVisibleEnum.Visible
     return RawSheet(name=meta.name, headers=headers, rows=rows, hidden=hidden,
-                    uncached_formulas=uncached)
+                    uncached_formulas=uncached, merged=merged)

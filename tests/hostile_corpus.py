@@ -1,0 +1,531 @@
+"""A corpus of hostile 收费大表 workbooks, generated on the fly (issue 8; SPEC §7).
+
+Every case builds one bad workbook into a folder (openpyxl, or by editing the
+zip XML, or raw bytes — nothing binary is committed), runs one ``feebook``
+command on it in-process and states the exact expected outcome:
+
+* a refusal: exit code 1 or 2, a phrase of the Chinese message on stderr, and
+  the file left byte-for-byte as it was; or
+* a run that goes on: the exit code and the 问题 rows (级别, 工作表, 单元格, a key
+  phrase) the command writes into the workbook's 问题 sheet.
+
+For every case that is read, :func:`lost_rows` checks that every data row of
+every input sheet is either parsed into a record or named in a 问题 row —
+"never a silently dropped row".  :func:`run_corpus` gives the counts that
+``scripts/hostile_report.py`` prints.
+
+The base workbook (as of 2026-03-31, 2026Q1; figures for the assertions)::
+
+    收费项目  row 2  WYF 物业管理费 面积 2.50 计违约金 是
+              row 3  SF  水费       用量 4.10 计违约金 否
+    房屋      row 2  1-1-101 住宅 100.00 ㎡  张三
+              row 3  1-1-102 住宅  89.50 ㎡  李四
+              row 4  1-1-201 住宅 120.00 ㎡  王五
+    抄表      row 2  2026Q1 1-1-101 水 100 → 112
+    应收      row 2  2026Q1-1-1-101-WYF 750.00 (100 × 2.50 × 3), due 2026-01-25
+              row 3  2026Q1-1-1-102-WYF 671.25 (89.50 × 2.50 × 3), due 2026-01-25
+    收款      row 2  R001 2026-02-04 1-1-101 750.00 微信
+              row 3  R002 2026-01-20 1-1-102 671.25 现金
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+import traceback
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import openpyxl
+
+from xlwings_addin import schema
+from xlwings_addin.workbook.raw import column_letter
+
+AS_OF = "2026-03-31"
+RUN = ["run", "--as-of", AS_OF]
+BILL = ["bill", "--period", "2026Q1"]
+ERR, WARN = "错误", "警告"
+
+
+def base_sheets() -> dict[str, list[list]]:
+    """Sheet name → rows (row 1 = headers) of the valid base workbook."""
+    return {
+        "参数": [["参数", "值", "说明"], ["违约金日费率", "0.0003", "日万分之三"], ["缴费截止日", 25, None]],
+        "收费项目": [["项目编码", "项目名称", "计费方式", "单价", "计费单位", "计违约金"],
+                   ["WYF", "物业管理费", "面积", 2.5, "元/㎡·月", "是"],
+                   ["SF", "水费", "用量", 4.1, "元/吨", "否"]],
+        "房屋": [["房号", "楼栋", "房屋类型", "建筑面积", "业主姓名", "手机"],
+               ["1-1-101", "1", "住宅", 100, "张三", "13800000001"],
+               ["1-1-102", "1", "住宅", 89.5, "李四", "13800000002"],
+               ["1-1-201", "1", "住宅", 120, "王五", "13800000003"]],
+        "抄表": [["期间", "房号", "表类型", "上期读数", "本期读数"],
+               ["2026Q1", "1-1-101", "水", 100, 112]],
+        "应收": [["账单号", "期间", "房号", "项目编码", "金额", "应缴日期", "来源"],
+               ["2026Q1-1-1-101-WYF", "2026Q1", "1-1-101", "WYF", 750, dt.date(2026, 1, 25), "计费"],
+               ["2026Q1-1-1-102-WYF", "2026Q1", "1-1-102", "WYF", 671.25, dt.date(2026, 1, 25), "计费"]],
+        "收款": [["收据号", "收款日期", "房号", "金额", "渠道", "冲销收据号"],
+               ["R001", dt.date(2026, 2, 4), "1-1-101", 750, "微信", None],
+               ["R002", dt.date(2026, 1, 20), "1-1-102", 671.25, "现金", None]],
+    }
+
+
+@dataclass
+class Book:
+    """What a case changes before the workbook is saved."""
+
+    sheets: dict[str, list[list]] = field(default_factory=base_sheets)
+    hidden: set = field(default_factory=set)
+    merges: dict = field(default_factory=dict)  # sheet → ["A3:A4", ...]
+    xml_edits: list = field(default_factory=list)  # (sheet, old bytes, new bytes) on the saved sheet XML
+
+
+def save_book(book: Book, path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in book.sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(list(r))
+        for col in range(1, ws.max_column + 1):
+            for cell in ws.iter_cols(min_col=col, max_col=col, min_row=2):
+                for c in cell:
+                    if isinstance(c.value, dt.date):
+                        c.number_format = "yyyy-mm-dd"
+        for ref in book.merges.get(name, []):
+            ws.merge_cells(ref)
+        if name in book.hidden:
+            ws.sheet_state = "hidden"
+    wb.save(path)
+    if book.xml_edits:
+        _edit_zip(path, book)
+    return path
+
+
+def _edit_zip(path: Path, book: Book) -> None:
+    from xlwings_addin.workbook.reader import sheet_parts
+
+    with zipfile.ZipFile(path) as z:
+        parts = {p["name"]: p["part"] for p in sheet_parts(z)}
+        members = {i: z.read(i.filename) for i in z.infolist()}
+    for sheet, old, new in book.xml_edits:
+        part = parts[sheet]
+        for info in members:
+            if info.filename == part:
+                assert old in members[info], (sheet, old)
+                members[info] = members[info].replace(old, new)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members.items():
+            z.writestr(info, data)
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+@dataclass(frozen=True)
+class Want:
+    """One expected 问题 row: level, sheet, cell (None = any) and a phrase of the message."""
+
+    level: str
+    sheet: str
+    cell: Optional[str]
+    phrase: str
+
+    def matches(self, row: tuple) -> bool:
+        level, sheet, cell, message = row
+        return (level == self.level and sheet == self.sheet and (self.cell is None or cell == self.cell)
+                and self.phrase in message)
+
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[[Path], Path]  # folder → workbook path
+    command: list
+    exit_code: int
+    problems: tuple = ()  # Want rows that must be in 问题
+    refusal: str = ""  # phrase on stderr when the command refuses the file
+    exact: bool = False  # 问题 holds exactly the wanted rows, nothing else
+    check: Optional[Callable] = None  # extra check(path, outcome) → None or an error text
+    needs_soffice: bool = False
+
+    @property
+    def refuses(self) -> bool:
+        return bool(self.refusal)
+
+
+def _case(name, edit: Callable[[Book], None], command=RUN, exit_code=1, problems=(), **kw) -> Case:
+    def build(folder: Path) -> Path:
+        book = Book()
+        edit(book)
+        return save_book(book, folder / f"{name}.xlsx")
+    return Case(name, build, list(command), exit_code, tuple(problems), **kw)
+
+
+def _raw_case(name, content: Callable[[Path], bytes], phrase: str, exit_code=2, suffix=".xlsx", **kw) -> Case:
+    def build(folder: Path) -> Path:
+        path = folder / f"{name}{suffix}"
+        path.write_bytes(content(folder))
+        return path
+    return Case(name, build, list(RUN), exit_code, refusal=phrase, **kw)
+
+
+def _set(book: Book, sheet: str, ref: str, value) -> None:
+    """Set a cell by Excel reference in the row lists (rows grow as needed)."""
+    m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
+    col = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(m.group(1)))) - 1
+    row = int(m.group(2)) - 1
+    rows = book.sheets[sheet]
+    while len(rows) <= row:
+        rows.append([])
+    while len(rows[row]) <= col:
+        rows[row].append(None)
+    rows[row][col] = value
+
+
+def _header_col(book: Book, sheet: str, header: str) -> str:
+    return column_letter(book.sheets[sheet][0].index(header))
+
+
+def _pay_row(receipt, on, room, amount, channel="微信", reverses=None):
+    return [receipt, on, room, amount, channel, reverses]
+
+
+# --------------------------------------------------------------------------- the corpus
+
+def _dates_text(book: Book) -> None:
+    # six text formats and an Excel serial (46057 = 2026-02-04), one per payment row
+    book.sheets["收款"][1:] = [
+        _pay_row("D1", "2026-02-04", "1-1-101", 100),
+        _pay_row("D2", "2026/2/4", "1-1-101", 100),
+        _pay_row("D3", "2026.2.4", "1-1-101", 100),
+        _pay_row("D4", "20260204", "1-1-101", 100),
+        _pay_row("D5", "2026年2月4日", "1-1-101", 100),
+        _pay_row("D6", "２０２６－０２－０４", "1-1-101", 100),
+        _pay_row("D7", 46057, "1-1-101", 100),
+        _pay_row("D8", "2026-02-04 10:30:00", "1-1-101", 50),
+    ]
+
+
+def _dates_bad(book: Book) -> None:
+    book.sheets["收款"][1:] = [
+        _pay_row("B1", "04/02/2026", "1-1-101", 100),  # row 2: day/month order unknown
+        _pay_row("B2", "2026-02-30", "1-1-101", 100),  # row 3: no such day
+        _pay_row("B3", "46057", "1-1-101", 100),  # row 4: a serial typed as text
+        _pay_row("B4", "下周一", "1-1-101", 100),  # row 5
+        _pay_row("B5", -3, "1-1-101", 100),  # row 6: a negative "serial"
+    ]
+
+
+def _check_dates_text(path: Path, outcome) -> Optional[str]:
+    # D1..D8 all read as 2026-02-04: 7 × 100 + 50 = 750.00 pays 1-1-101's 750.00 with 10 days' late fee
+    # 750 × 0.0003 × 10 = 2.25 (nothing in 欠费明细 for principal, and no 问题 from 收款)
+    from xlwings_addin.jobs import load
+    ledger = load(path).ledger
+    days = {p.receipt_no: p.paid_on for p in ledger.payments}
+    if len(days) != 8 or set(days.values()) != {dt.date(2026, 2, 4)}:
+        return f"dates read as {days}"
+    return None
+
+
+def _blank_rows(book: Book) -> None:
+    rows = book.sheets["收款"]
+    rows[1:] = [rows[1], [], [], rows[2], [], _pay_row("R003", dt.date(2026, 3, 1), "1-1-201", "三百")]
+    # R003 lands on Excel row 7 (rows 3, 4 and 6 blank): its bad 金额 must be D7, not D4
+
+
+def _merged(book: Book) -> None:
+    # a clerk merges 楼栋 over rows 2–4 and 房号 over rows 3–4 (only the top-left cell keeps a value)
+    book.merges["房屋"] = ["B2:B4", "A3:A4"]
+    _set(book, "房屋", "A4", None)
+    _set(book, "房屋", "B3", None)
+    _set(book, "房屋", "B4", None)
+
+
+def _formulas(book: Book) -> None:
+    book.sheets["收款"][1][3] = "=700+50"  # row 2 金额: cached 750 added below
+    book.sheets["收款"][2][3] = "=600+71.25"  # row 3 金额: no cached value
+    book.xml_edits.append(("收款", b"<f>700+50</f><v></v>", b"<f>700+50</f><v>750</v>"))
+
+
+def _emoji(book: Book) -> None:
+    # emoji and control characters in a name (Excel stores BEL as _x0007_ in the XML)
+    book.sheets["房屋"][1][4] = "张三😀_x0007__x001B_"
+    book.sheets["房屋"][2][4] = "\u200b李四\u3000"
+    book.sheets["房屋"][3][4] = "_x0007_"  # nothing left but a control character: a blank name
+
+
+def _check_emoji(path: Path, outcome) -> Optional[str]:
+    from xlwings_addin.jobs import load
+    owners = {u.room: u.owner for u in load(path).ledger.units}
+    if owners.get("1-1-101") != "张三😀":
+        return f"owner 1-1-101 read as {owners.get('1-1-101')!r}"
+    return None
+
+
+def _huge(book: Book) -> None:
+    book.sheets["收款"][1][3] = 1e308  # row 2
+    book.sheets["收款"][2][3] = 0.001  # row 3
+    book.sheets["房屋"][1][3] = 1e308  # 房屋 D2: area
+    book.sheets["房屋"][2][3] = "1e-300"  # 房屋 D3: area — a silly but finite number
+    book.sheets["应收"][1][4] = "1E+400"  # 应收 E2
+
+
+def _full_width(book: Book) -> None:
+    book.sheets["收款"][1][3] = "７５０．００"
+    book.sheets["收款"][2][3] = "６７１．２５元"
+    book.sheets["房屋"][1][0] = " １-１-１０１ "
+
+
+def _params(book: Book) -> None:
+    book.sheets["参数"] += [[None, "0.0005", "键被删掉了"], ["违约金日费率", "0.0005", "第二次出现"],
+                          ["缴费截止日", "=20+5", "公式，没有计算结果"]]
+
+
+CASES: list[Case] = [
+    _case("missing_sheet", lambda b: b.sheets.pop("房屋"), exit_code=1, problems=[
+        Want(ERR, "房屋", "", "缺少工作表“房屋”"),
+        Want(ERR, "收款", "D2", "不在“房屋”表中"), Want(ERR, "应收", "E3", "不在“房屋”表中")]),
+    _case("renamed_header", lambda b: _set(b, "收款", "D1", "金额(元)"), exit_code=1, problems=[
+        Want(ERR, "收款", "1", "缺少必需的表头：金额")], exact=True),
+    _case("spaced_header", lambda b: _set(b, "收款", "D1", " 金\u3000额 "), exit_code=0, exact=True),
+    _case("duplicated_header", lambda b: (_set(b, "收款", "G1", "金额"), _set(b, "收款", "G2", 9999)),
+          exit_code=0, problems=[Want(WARN, "收款", "G1", "表头“金额”重复")], exact=True),
+    _case("merged_cells", _merged, problems=[
+        Want(WARN, "房屋", "B2", "合并单元格"), Want(WARN, "房屋", "A3", "合并单元格"),
+        Want(ERR, "房屋", "A4", "“房号”不能为空")]),
+    _case("text_in_number", lambda b: _set(b, "房屋", "D3", "八十九点五"), problems=[
+        Want(ERR, "房屋", "D3", "应为数字"), Want(ERR, "应收", "E3", "“1-1-102”不在“房屋”表中"),
+        Want(ERR, "收款", "D3", "“1-1-102”不在“房屋”表中")], exact=True),
+    _case("full_width_digits", _full_width, exit_code=0, exact=True),
+    _case("text_dates_six_formats_and_serial", _dates_text, exit_code=0, exact=True, check=_check_dates_text),
+    _case("bad_dates", _dates_bad, problems=[
+        Want(ERR, "收款", "B2", "无法识别的日期“04/02/2026”"), Want(ERR, "收款", "B3", "不存在"),
+        Want(ERR, "收款", "B4", "无法识别的日期“46057”"), Want(ERR, "收款", "B5", "无法识别的日期“下周一”"),
+        Want(ERR, "收款", "B6", "应为日期")], exact=True),
+    _case("blank_rows_inside_data", _blank_rows, problems=[Want(ERR, "收款", "D7", "应为数字，实为“三百”")],
+          exact=True),
+    _case("hidden_sheet", lambda b: b.hidden.add("收款"), exit_code=0,
+          problems=[Want(WARN, "收款", "", "隐藏")], exact=True),
+    _case("formulas_cached_and_uncached", _formulas, problems=[
+        Want(ERR, "收款", "D3", "是公式但没有计算结果")], exact=True),
+    _case("duplicate_room", lambda b: b.sheets["房屋"].append(["1-1-101", "2", "住宅", 50, "赵六"]), problems=[
+        Want(ERR, "房屋", "A5", "房号“1-1-101”重复")], exact=True),
+    _case("duplicate_receipt", lambda b: b.sheets["收款"].append(
+        _pay_row("R001", dt.date(2026, 3, 1), "1-1-201", 100)), problems=[
+        Want(ERR, "收款", "D4", "收据号“R001”重复")], exact=True),  # the record's cell is its 金额
+    _case("negative_meter_usage", lambda b: _set(b, "抄表", "E2", 90), command=BILL, problems=[
+        Want(ERR, "抄表", "E2", "用量为负")]),
+    _case("unknown_room_payment", lambda b: b.sheets["收款"].append(
+        _pay_row("R009", dt.date(2026, 3, 1), "9-9-999", 100)), problems=[
+        Want(ERR, "收款", "D4", "房号“9-9-999”不在“房屋”表中")], exact=True),
+    _case("huge_and_tiny_amounts", _huge, problems=[
+        Want(ERR, "收款", "D2", "超出合理范围"), Want(ERR, "收款", "D3", "超过两位小数"),
+        Want(ERR, "房屋", "D2", "超出合理范围"), Want(ERR, "应收", "E2", "超出合理范围")]),
+    _case("emoji_and_control_chars", _emoji, problems=[Want(ERR, "房屋", "E4", "“业主姓名”不能为空")],
+          check=_check_emoji),
+    _case("params_blank_key_duplicate_and_formula", _params, exit_code=1, problems=[
+        Want(WARN, "参数", "A4", "参数名为空"), Want(WARN, "参数", "A5", "参数“违约金日费率”重复"),
+        Want(ERR, "参数", "B6", "是公式但没有计算结果")], exact=True),
+    _raw_case("zero_bytes", lambda d: b"", "0 字节"),
+    _raw_case("csv_renamed", lambda d: "房号,金额\n1-1-101,750\n".encode("utf-8-sig"), "不是 Excel 工作簿"),
+    _raw_case("password_protected", lambda d: _encrypted(d), "密码"),
+    _raw_case("legacy_xls_biff", lambda d: _biff(d), ".xls", needs_soffice=True),
+    _raw_case("truncated_zip", lambda d: _truncated(d), "损坏"),
+    _raw_case("zip_not_workbook", lambda d: _plain_zip(d), "缺少 xl/workbook.xml"),
+    Case("missing_file", lambda d: d / "没有这个文件.xlsx", list(RUN), 2, refusal="找不到"),
+]
+
+
+def _base_bytes(folder: Path) -> bytes:
+    path = save_book(Book(), folder / "_base.xlsx")
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def _encrypted(folder: Path) -> bytes:
+    """A real password-protected workbook (ECMA-376 agile encryption, as Excel writes it)."""
+    import msoffcrypto.format.ooxml
+
+    plain = io.BytesIO(_base_bytes(folder))
+    out = io.BytesIO()
+    msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt("密码123", out)
+    return out.getvalue()
+
+
+def _biff(folder: Path) -> bytes:
+    """A real Excel 97-2003 (.xls, BIFF8) file saved as .xlsx, converted by LibreOffice."""
+    src = save_book(Book(), folder / "_biff_src.xlsx")
+    profile = folder / "_lo_profile"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+                    "xls:MS Excel 97", "--outdir", str(folder), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    data = (folder / "_biff_src.xls").read_bytes()
+    for f in (src, folder / "_biff_src.xls"):
+        f.unlink()
+    shutil.rmtree(profile, ignore_errors=True)
+    return data
+
+
+def _truncated(folder: Path) -> bytes:
+    data = _base_bytes(folder)
+    return data[: len(data) * 2 // 3]
+
+
+def _plain_zip(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("readme.txt", "不是工作簿")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Outcome:
+    case: str
+    exit_code: Optional[int]
+    stdout: str
+    stderr: str
+    crashed: bool
+    problems: list  # (级别, 工作表, 单元格, 说明) rows read back from the 问题 sheet
+    lost: list  # (sheet, excel row) of data rows neither parsed nor named in 问题
+    unchanged: Optional[bool] = None  # for refusals: the file is byte-for-byte as before
+    failures: list = field(default_factory=list)  # what did not match the expectation
+
+
+def run_cli(argv: list) -> tuple[Optional[int], str, str, bool]:
+    """``feebook argv`` in-process: (exit code, stdout, stderr, crashed)."""
+    from xlwings_addin import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    crashed = False
+    code = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+        except BaseException:  # any exception escaping main is a crash
+            crashed = True
+            err.write(traceback.format_exc())
+    return code, out.getvalue(), err.getvalue(), crashed
+
+
+def problem_rows(path: Path) -> list[tuple]:
+    from xlwings_addin.workbook.reader import read_workbook
+
+    sheet = read_workbook(path, [schema.PROBLEMS]).get(schema.PROBLEMS)
+    if sheet is None:
+        return []
+    out = []
+    for _n, values in sheet.rows:
+        values = (list(values) + [None] * 4)[:4]
+        out.append(tuple("" if v is None else str(v) for v in values))
+    return out
+
+
+def _row_of(cell: str) -> Optional[int]:
+    m = re.fullmatch(r"[A-Z]*(\d+)", cell or "")
+    return int(m.group(1)) if m else None
+
+
+def lost_rows(path: Path, problems: list[tuple]) -> list[tuple[str, int]]:
+    """Data rows of input sheets that are neither a parsed record nor named in a 问题 row."""
+    from xlwings_addin.workbook.parse import parse_ledger
+    from xlwings_addin.workbook.reader import read_workbook
+
+    raw = read_workbook(path)
+    ledger = parse_ledger(raw)
+    accounted: set[tuple[str, int]] = set()
+    whole_sheet: set[str] = set()
+    for level, sheet, cell, message in problems:
+        row = _row_of(cell)
+        if cell == "1" and "整张表未读取" in message:
+            whole_sheet.add(sheet)
+        elif row is not None:
+            accounted.add((sheet, row))
+    for name in ("items", "units", "readings", "shared_costs", "charges", "payments", "waivers", "contacts",
+                 "plans", "complaints", "assistants", "commission_rules", "bank_batches", "bank_debits"):
+        for record in getattr(ledger, name, ()):
+            source = getattr(record, "source", None)
+            if source is not None and _row_of(source.cell) is not None:
+                accounted.add((source.sheet, _row_of(source.cell)))
+    params = {k for k, _v in ledger.settings.extra}
+    lost = []
+    for name, sheet in raw.items():
+        if name not in schema.INPUT_SHEETS or name in whole_sheet:
+            continue
+        for excel_row, values in sheet.rows:
+            if (name, excel_row) in accounted:
+                continue
+            if name == schema.PARAMS and values and values[0] is not None and str(values[0]).strip() in params:
+                continue
+            lost.append((name, excel_row))
+    return lost
+
+
+def run_case(case: Case, folder: Path) -> Outcome:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = case.build(folder)
+    before = path.read_bytes() if path.exists() else None
+    code, out, err, crashed = run_cli(case.command[:1] + [path] + case.command[1:])
+    outcome = Outcome(case.name, code, out, err, crashed, [], [])
+    fail = outcome.failures
+    if crashed or "Traceback" in err:
+        fail.append("crash: " + err[-2000:])
+    if code != case.exit_code:
+        fail.append(f"exit code {code}, expected {case.exit_code}; stderr: {err[-500:]}")
+    if case.refuses:
+        outcome.unchanged = (path.read_bytes() if path.exists() else None) == before
+        if case.refusal not in err:
+            fail.append(f"stderr lacks “{case.refusal}”: {err[-500:]}")
+        if not re.search(r"[\u4e00-\u9fff]", err):
+            fail.append("refusal message is not Chinese")
+        if not outcome.unchanged:
+            fail.append("a refused file was changed")
+        return outcome
+    if crashed:
+        return outcome
+    outcome.problems = problem_rows(path)
+    for want in case.problems:
+        if not any(want.matches(r) for r in outcome.problems):
+            fail.append(f"missing 问题 {want}; got {outcome.problems}")
+    if case.exact:
+        extra = [r for r in outcome.problems if not any(w.matches(r) for w in case.problems)]
+        if extra:
+            fail.append(f"unexpected 问题 rows {extra}")
+    outcome.lost = lost_rows(path, outcome.problems)
+    if outcome.lost:
+        fail.append(f"rows silently dropped: {outcome.lost}")
+    if case.check:
+        msg = case.check(path, outcome)
+        if msg:
+            fail.append(msg)
+    return outcome
+
+
+def available_cases() -> list[Case]:
+    have_soffice = bool(shutil.which("soffice") or shutil.which("libreoffice"))
+    return [c for c in CASES if have_soffice or not c.needs_soffice]
+
+
+def run_corpus(folder: Path) -> list[Outcome]:
+    return [run_case(c, folder / c.name) for c in available_cases()]
+
+
+def counts(outcomes: list[Outcome]) -> dict:
+    return {
+        "cases tried": len(outcomes),
+        "refusals": sum(1 for o in outcomes if o.unchanged is not None and o.exit_code in (1, 2) and not o.crashed),
+        "问题 rows": sum(len(o.problems) for o in outcomes),
+        "crashes": sum(1 for o in outcomes if o.crashed or "Traceback" in o.stderr),
+        "data lost (rows)": sum(len(o.lost) for o in outcomes),
+        "cases not as expected": sum(1 for o in outcomes if o.failures),
+    }
