@@ -277,3 +277,19 @@ def test_to_money_never_goes_through_float_artefacts():
     assert to_money("１,２００.５") == D("1200.50")
     with pytest.raises(ValueError):
         to_money("0.001")
+
+
+def test_shared_cost_residue_of_several_cents_goes_a_cent_each_to_the_largest_shares():
+    # 7 units, areas 3,1,1,1,1,1,1 (total 9); 1.00 split: 0.333… → 0.33, 0.111… → 0.11 × 6 = 0.66;
+    # parts sum to 0.99, residue +0.01 → the largest share: 0.34
+    units = [unit("A", "3")] + [unit(f"U{i}", "1") for i in range(6)]
+    items = [item("GT", "公摊电费", "公摊", None, late_fee=False)]
+    result = bill_period(ledger(units=units, items=items, shared_costs=(SharedCost(Q1, "GT", D("1.00"), "面积"),)), Q1)
+    assert [c.amount for c in result.charges] == [D("0.34")] + [D("0.11")] * 6
+    # 2.00 over 300 equal households: 0.00666… → 0.01 each = 3.00, residue −1.00 → the first
+    # hundred (all shares equal, in room order) give back a cent each: 100 × 0.00 + 200 × 0.01
+    many = [unit(f"R{i:03d}", "50") for i in range(300)]
+    result = bill_period(ledger(units=many, items=items, shared_costs=(SharedCost(Q1, "GT", D("2.00"), "户数"),)), Q1)
+    amounts = [c.amount for c in result.charges]
+    assert sum(amounts) == D("2.00") and min(amounts) == D("0.00")
+    assert amounts.count(D("0.00")) == 100 and amounts.count(D("0.01")) == 200

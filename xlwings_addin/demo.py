@@ -280,14 +280,21 @@ def template_path() -> Path:
 
 
 def build_demo_workbook(path: Path, n_units: int = 300, quarters: int = 6, as_of: dt.date = dt.date(2026, 11, 22),
-                        seed: int = 20261122):
-    """Write the sample estate's inputs (no 应收 yet) into a copy of the template; return its periods."""
+                        seed: int = 20261122, billed: bool = False):
+    """Write the sample estate's inputs into a copy of the template; return its periods.
+
+    With ``billed=False`` (the demo) 应收 is left empty for ``feebook bill`` to
+    fill; ``billed=True`` (benchmarks) writes the same billing engine's lines at once.
+    """
+    from .jobs import charge_row
     from .workbook.writer import save_changes
 
     last = period_containing(as_of)
     sheets, periods, behaviours = generate_estate(n_units, quarters, last, seed)
     ledger = _ledger_for_billing(sheets)
     sheets.update(simulate_payments(ledger, periods, behaviours, as_of))
+    if billed:
+        sheets[schema.CHARGES] = [charge_row(c) for p in periods for c in bill_period(ledger, p).charges]
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template_path(), path)
     save_changes(path, append=sheets, audit=[{"操作": "生成示例工作簿", "数量": n_units, "说明": f"{quarters}个季度"}],

@@ -86,11 +86,11 @@ def charge_row(charge: Charge) -> dict:
     }
 
 
-def arrears_sheet(ledger: Ledger, allocation: AllocationResult) -> SheetOutput:
+def arrears_sheet(ledger: Ledger, allocation: AllocationResult, lines=None) -> SheetOutput:
     spec = schema.OUTPUT_SHEETS[schema.ARREARS]
     headers = list(spec.headers)
     settings = ledger.settings
-    lines = arrears_list(ledger.units, allocation)
+    lines = arrears_list(ledger.units, allocation) if lines is None else lines
     rows = []
     for kind, developer in (("业主", False), ("开发商", True)):
         part = [a for a in lines if a.unit.developer_held == developer]
@@ -168,10 +168,10 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     problems = list(ledger.problems) + list(allocation.problems)
     rate_rows = collection_rates(ledger, allocation)
     changes = Changes("刷新欠费", problems=problems)
-    changes.replace[schema.ARREARS] = arrears_sheet(ledger, allocation)
+    lines = arrears_list(ledger.units, allocation)
+    changes.replace[schema.ARREARS] = arrears_sheet(ledger, allocation, lines)
     changes.replace[schema.RATES] = rates_sheet(rate_rows)
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
-    lines = arrears_list(ledger.units, allocation)
     owed = sum((a.principal for a in lines), ZERO)
     fees = sum((a.late_fee for a in lines), ZERO)
     changes.audit.append({"操作": f"刷新欠费 截至{as_of:%Y-%m-%d}", "数量": len(lines),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class Period:
             return text
         if isinstance(text, (dt.date, dt.datetime)):
             return cls.month(text.year, text.month)
+        return _parse_period_text(str(text))
+
+    @classmethod
+    def _parse_text(cls, text: str) -> "Period":
         raw = unicodedata.normalize("NFKC", str(text)).strip().upper().replace(" ", "")
         m = re.fullmatch(r"(\d{4})[-]?Q([1-4])", raw) or re.fullmatch(
             r"(\d{4})年第?([1-4一二三四])季度?", raw
@@ -52,18 +57,20 @@ class Period:
             return cls.month(int(m.group(1)), int(m.group(2)))
         raise PeriodError(f"无法识别的期间“{text}”，应写作 2026Q1（季度）或 2026-01（月）")
 
+    def __post_init__(self):
+        # Derived values computed once (periods are hashed and compared millions of times).
+        last_month = self.first_month + self.months - 1
+        object.__setattr__(self, "start", dt.date(self.year, self.first_month, 1))
+        object.__setattr__(self, "end", dt.date(self.year, last_month,
+                                                calendar.monthrange(self.year, last_month)[1]))
+        object.__setattr__(self, "_hash", hash((self.year, self.first_month, self.months)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
     @property
     def is_quarter(self) -> bool:
         return self.months == 3
-
-    @property
-    def start(self) -> dt.date:
-        return dt.date(self.year, self.first_month, 1)
-
-    @property
-    def end(self) -> dt.date:
-        last_month = self.first_month + self.months - 1
-        return dt.date(self.year, last_month, calendar.monthrange(self.year, last_month)[1])
 
     def due_date(self, due_day: int) -> dt.date:
         """缴费截止日 in the period's first month (clamped to the month's length)."""
@@ -93,6 +100,11 @@ class Period:
         if self.is_quarter:
             return f"{self.year}年第{(self.first_month - 1) // 3 + 1}季度"
         return f"{self.year}年{self.first_month}月"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_period_text(text: str) -> Period:
+    return Period._parse_text(text)
 
 
 def period_containing(day: dt.date, cycle: str = "季度") -> Period:

@@ -166,10 +166,10 @@ class Charge:
     origin: str = "计费"
     source: Source = Source("应收")
 
-    @property
-    def payable_from(self) -> dt.date:
-        """The day the bill can be paid or offset from prepayment: its period start (or due date if earlier)."""
-        return min(self.period.start, self.due_date)
+    def __post_init__(self):
+        # payable_from: the day the bill can be paid or offset from prepayment —
+        # its period's first day, or its due date if that is earlier.
+        object.__setattr__(self, "payable_from", min(self.period.start, self.due_date))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ nothing of the late fee (principal first); Q1's fee is then 1,200 × 0.0003 ×
 """
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -186,7 +188,7 @@ def net_reversals(payments: list[Payment]) -> tuple[list[Payment], list[Problem]
         if p.receipt_no in reduced:
             if reduced[p.receipt_no] == 0:
                 continue
-            p = Payment(**{**p.__dict__, "amount": reduced[p.receipt_no]})
+            p = dataclasses.replace(p, amount=reduced[p.receipt_no])
         effective.append(p)
     return effective, problems
 
@@ -220,8 +222,7 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
 
     for day, kind, _key, obj in events:
         if kind == 0:  # bill becomes payable
-            payable.append(obj)
-            payable.sort(key=_order)
+            bisect.insort(payable, obj, key=_order)
             if prepaid > 0 and obj.open > 0:
                 part = min(prepaid, obj.open)
                 obj.settle(day, part, PREPAID)
@@ -335,6 +336,8 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
 
 def _net_credit_notes(charges) -> list[Charge]:
     """Negative 应收 rows (红冲, typed by hand) reduce the charge of the same unit, period and item."""
+    if not any(c.amount < ZERO for c in charges):
+        return list(charges)
     groups: dict = defaultdict(list)
     for c in charges:
         groups[(c.room, c.period, c.item_code)].append(c)
@@ -349,7 +352,7 @@ def _net_credit_notes(charges) -> list[Charge]:
             cut = min(credit, c.amount)
             credit -= cut
             if c.amount - cut > 0:
-                out.append(Charge(**{**c.__dict__, "amount": c.amount - cut}))
+                out.append(dataclasses.replace(c, amount=c.amount - cut))
     return out
 
 

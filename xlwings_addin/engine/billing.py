@@ -9,6 +9,8 @@
 - 公摊: 总金额 split across the units in 范围 by 建筑面积 share (or equally by 户数);
   each part rounded to 0.01 and the rounding residue goes to the largest share,
   so the parts sum exactly to 总金额.  e.g. 100.00 over areas 1:1:1 → 33.34, 33.33, 33.33.
+  (A residue of several cents, possible over thousands of units, is spread a
+  cent at a time over the largest shares.)
 
 Each line is rounded to 0.01; 应缴日期 = 缴费截止日 of the period's first month.
 A unit-item-period is billed once: billing again adds nothing and reports how
@@ -155,7 +157,15 @@ def split_shared_cost(cost, units: list[Unit], problems: list[Problem]) -> list[
         return []
     parts = [round_money(cost.total * w / total_weight) for w in weights]
     residue = cost.total - sum(parts, ZERO)
-    if residue:
-        largest = max(range(len(scope)), key=lambda i: (weights[i], -i))
-        parts[largest] += residue
+    # The residue goes to the largest share.  With many units it can be several
+    # cents (each part is rounded by up to ±0.005): then one cent each to the
+    # largest shares in turn, so no part moves more than a cent from its exact
+    # value (and a small share can never turn negative).
+    cent = Decimal("0.01") if residue > 0 else Decimal("-0.01")
+    by_size = sorted(range(len(scope)), key=lambda i: (-weights[i], i))
+    k = 0
+    while residue:
+        parts[by_size[k % len(by_size)]] += cent
+        residue -= cent
+        k += 1
     return list(zip(scope, parts))

@@ -48,18 +48,22 @@ def accrued_late_fee(
     ``settlements`` are (date, amount) parts of the principal that were paid
     (or offset or waived); parts dated after ``as_of`` are ignored.
     """
-    with localcontext() as ctx:
-        ctx.prec = 34
-        total = ZERO
-        unpaid = amount
-        for day, part in settlements:
-            if day > as_of:
-                continue
-            total += part * daily_rate * days_late(due, day, grace)
-            unpaid -= part
-        if unpaid > 0:
-            total += unpaid * daily_rate * days_late(due, as_of, grace)
-        fee = round_money(total)
+    # Decimal's default 28 significant digits are exact for any amount < 10^12 元
+    # times a 4-digit rate times a 5-digit day count; rounding happens once, below.
+    start = due + dt.timedelta(days=grace)  # money paid on or before this day accrues nothing
+    total = ZERO
+    unpaid = amount
+    for day, part in settlements:
+        if day > as_of:
+            continue
+        unpaid -= part
+        if day > start:
+            total += part * daily_rate * (day - start).days
+    if unpaid > 0 and as_of > start:
+        total += unpaid * daily_rate * (as_of - start).days
+    if not total:
+        return ZERO.quantize(Decimal("0.01"))
+    fee = round_money(total)
     if cap_ratio is not None:
         fee = min(fee, round_money(amount * cap_ratio))
     return max(fee, ZERO)

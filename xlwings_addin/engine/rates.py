@@ -16,6 +16,7 @@ waivers and offsets 70%.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -132,6 +133,7 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     acc = {(p, label): zero() for p in periods for label in scopes}
     unit_state: dict = defaultdict(dict)  # (p, label) → room → all paid?
     period_set = set(periods)
+    starts = [p.start for p in periods]
     for s in statuses:
         c = s.charge
         if c.payable_from > t:
@@ -139,10 +141,16 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
         scope_labels = labels(s)
         if not scope_labels:
             continue
+        settled_by_t = [x for x in s.settlements if x.day <= t]
         if c.period in period_set:
-            cash = s.settled(CASH, until=t)
-            prepaid = s.settled(PREPAID, until=t)
-            waived = s.settled(WAIVED, until=t)
+            cash = prepaid = waived = ZERO
+            for x in settled_by_t:
+                if x.kind == CASH:
+                    cash += x.amount
+                elif x.kind == PREPAID:
+                    prepaid += x.amount
+                else:
+                    waived += x.amount
             paid_all = cash + prepaid + waived >= c.amount
             for label in scope_labels:
                 a = acc[(c.period, label)]
@@ -152,14 +160,21 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
                 a["waived"] += waived
                 rooms = unit_state[(c.period, label)]
                 rooms[c.room] = rooms.get(c.room, True) and paid_all
-        # as arrears of every later period: open at the day before that period started
-        for p in periods:
-            if p <= c.period or p.start <= c.payable_from or p.start > t:
+        # As arrears of each later period started by t: open at the end of the day
+        # before that period started.  A charge settled before a period started is
+        # not its arrears, so only periods up to the last settlement (or all, while
+        # the charge is still open at t) are visited.
+        open_at_t = c.amount - sum((x.amount for x in settled_by_t), ZERO)
+        last_needed = t if open_at_t > 0 else max((x.day for x in settled_by_t), default=c.payable_from)
+        first = bisect.bisect_right(starts, c.payable_from)
+        last = bisect.bisect_right(starts, last_needed)
+        for p in periods[first:last]:
+            if p <= c.period:
                 continue
-            opening = s.open_principal(p.start - dt.timedelta(days=1))
+            opening = c.amount - sum((x.amount for x in settled_by_t if x.day < p.start), ZERO)
             if opening <= 0:
                 continue
-            collected = min(opening, s.settled(since=p.start, until=t))
+            collected = min(opening, sum((x.amount for x in settled_by_t if x.day >= p.start), ZERO))
             for label in scope_labels:
                 a = acc[(p, label)]
                 a["opening"] += opening

@@ -49,14 +49,20 @@ class BadCell(ValueError):
         self.header = header
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def clean_text(value) -> str:
+    """Cell text, NFKC-folded (full-width → ASCII), control characters removed, stripped."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable():  # the common case, no folding needed
+            return value.strip()
+    elif isinstance(value, float) and value.is_integer():
         value = int(value)
     text = unicodedata.normalize("NFKC", str(value))
-    text = "".join(ch for ch in text if ch >= " " or ch in "\t\n")
-    return text.strip()
+    return _CONTROL.sub("", text).strip()
 
 
 def clean_room(value) -> str:

@@ -1,0 +1,113 @@
+"""Benchmark: `feebook run` (and `bill`) on a large estate, stage by stage, against the raw-read floor.
+
+Builds (once, cached in --dir) an estate of --units units with --quarters
+quarters of history, then measures:
+
+- floor: python-calamine reading every cell of every sheet (to_python), the
+  least any reader of this file can do;
+- feebook run: read (reader), parse (records + 问题), compute (allocation, late
+  fees, arrears, rates), write (save_changes of the output sheets);
+- feebook bill of one more quarter (new 应收 rows appended).
+
+Prints seconds per stage, the total, the ratio to the floor and peak memory
+(ru_maxrss).  Usage::
+
+    python scripts/bench.py                       # 5,000 units × 12 quarters
+    python scripts/bench.py --units 20000         # the 20,000-unit case
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from python_calamine import CalamineWorkbook  # noqa: E402
+
+from xlwings_addin import jobs  # noqa: E402
+from xlwings_addin.demo import build_demo_workbook  # noqa: E402
+from xlwings_addin.periods import period_containing  # noqa: E402
+from xlwings_addin.workbook.parse import parse_ledger  # noqa: E402
+from xlwings_addin.workbook.reader import file_digest, read_workbook  # noqa: E402
+from xlwings_addin.workbook.writer import save_changes  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 22)
+
+
+def floor_read(path: Path) -> float:
+    start = time.perf_counter()
+    wb = CalamineWorkbook.from_path(str(path))
+    cells = 0
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python()
+        cells += sum(len(r) for r in rows)
+    elapsed = time.perf_counter() - start
+    print(f"  floor (calamine raw read, {cells:,} cells): {elapsed:6.2f} s")
+    return elapsed
+
+
+def timed(label: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    print(f"  {label:<40s} {elapsed:6.2f} s")
+    return result, elapsed
+
+
+def bench_run(path: Path) -> float:
+    raw, t_read = timed("read (reader)", lambda: read_workbook(path))
+    ledger, t_parse = timed("parse (records + 问题)", lambda: parse_ledger(raw))
+    changes, t_compute = timed("compute (allocation, late fee, rates)", lambda: jobs.job_run(ledger, AS_OF))
+    digest = file_digest(path)
+    _, t_write = timed("write (output sheets, atomic)", lambda: save_changes(
+        path, replace=changes.replace, audit=[{"操作": "bench run", "数量": 0}], expect_digest=digest, backups=1))
+    total = t_read + t_parse + t_compute + t_write
+    print(f"  {'feebook run total':<40s} {total:6.2f} s")
+    return total
+
+
+def bench_bill(path: Path) -> float:
+    book, t_load = timed("bill: read + parse", lambda: jobs.load(path))
+    period = period_containing(AS_OF).next()
+    changes, t_compute = timed(f"bill: compute {period}", lambda: jobs.job_bill(book.ledger, period))
+    _, t_write = timed(f"bill: append {len(changes.append['应收']):,} 应收 rows",
+                       lambda: jobs.apply_to_file(book, changes))
+    total = t_load + t_compute + t_write
+    print(f"  {'feebook bill total':<40s} {total:6.2f} s")
+    return total
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=5000)
+    parser.add_argument("--quarters", type=int, default=12)
+    parser.add_argument("--dir", default="/tmp/feebook-bench")
+    args = parser.parse_args(argv)
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / f"estate_{args.units}x{args.quarters}.xlsx"
+    if not source.exists():
+        start = time.perf_counter()
+        build_demo_workbook(source, n_units=args.units, quarters=args.quarters, as_of=AS_OF, billed=True)
+        print(f"built {source} in {time.perf_counter() - start:.1f} s")
+    work = folder / "work.xlsx"
+    shutil.copyfile(source, work)
+    print(f"estate: {args.units:,} units × {args.quarters} quarters, {source.stat().st_size / 1e6:.1f} MB")
+    floor = floor_read(work)
+    run = bench_run(work)
+    print(f"  ratio run / floor: {run / floor:.2f}× (goal ≤ 2.5×)")
+    bill = bench_bill(work)
+    print(f"  ratio bill / floor: {bill / floor:.2f}× (goal ≤ 2.5×)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak memory: {peak:,.0f} MB (goal < 1,024 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
