@@ -35,6 +35,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 import traceback
 import zipfile
 from dataclasses import dataclass, field
@@ -529,3 +530,79 @@ def counts(outcomes: list[Outcome]) -> dict:
         "data lost (rows)": sum(len(o.lost) for o in outcomes),
         "cases not as expected": sum(1 for o in outcomes if o.failures),
     }
+
+
+# --------------------------------------------------------------------------- kill during save (through the CLI)
+
+FEEBOOK = [sys.executable, "-m", "xlwings_addin.cli"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sheet_values(path: Path, names=None) -> dict:
+    """Sheet → list of (row number, values): what a reader sees, for comparisons."""
+    from xlwings_addin.workbook.reader import read_workbook
+
+    return {n: (s.headers, s.rows) for n, s in read_workbook(path, names).items()}
+
+
+def kill_trials(workbook: Path, folder: Path, trials: int = 30, seed: int = 8,
+                command=("run", "--as-of", "2026-11-22")) -> dict:
+    """SIGKILL ``feebook <command>`` at random moments; the file must be the old one or the new one.
+
+    Returns counts: old (killed before the write began), old_mid_write (a
+    temp file was left: the kill landed while the new file was being written),
+    new, broken (must be 0), and the list of failures.
+    """
+    import random
+    import signal
+    import time
+
+    folder.mkdir(parents=True, exist_ok=True)
+    old = workbook.read_bytes()
+    old_sheets = sheet_values(workbook)
+    # the reference "new" file: one full run
+    ref = folder / workbook.name
+    ref.write_bytes(old)
+    t0 = time.monotonic()
+    r = subprocess.run(FEEBOOK + [command[0], str(ref), *command[1:]], capture_output=True, text=True, cwd=REPO)
+    duration = time.monotonic() - t0
+    assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
+    new_sheets = sheet_values(ref)
+    rng = random.Random(seed)
+    result = {"trials": 0, "old": 0, "old_mid_write": 0, "new": 0, "broken": 0, "failures": []}
+    target = folder / "trial" / workbook.name
+    target.parent.mkdir(exist_ok=True)
+    for i in range(trials):
+        target.write_bytes(old)
+        for f in target.parent.iterdir():
+            if f.name != target.name and f.is_file():
+                f.unlink()
+        p = subprocess.Popen(FEEBOOK + [command[0], str(target), *command[1:]], cwd=REPO,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.3, 1.05) * duration)
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+        result["trials"] += 1
+        data = target.read_bytes()
+        temps = [f for f in target.parent.iterdir() if f.name.endswith(".feebook-tmp")]
+        strays = [f.name for f in target.parent.iterdir()
+                  if f.suffix == ".xlsx" and f.name != target.name]
+        if strays:
+            result["failures"].append(f"trial {i}: stray workbook-looking files {strays}")
+        if data == old:
+            result["old_mid_write" if temps else "old"] += 1
+            continue
+        try:
+            got = sheet_values(target)
+        except Exception as exc:  # noqa: BLE001 — a broken file is exactly what we look for
+            result["broken"] += 1
+            result["failures"].append(f"trial {i}: unreadable after kill: {exc}")
+            continue
+        same = all(got.get(n) == v for n, v in new_sheets.items() if n != schema.AUDIT)
+        audit_ok = len(got[schema.AUDIT][1]) == len(old_sheets.get(schema.AUDIT, ([], []))[1]) + 1
+        if same and audit_ok:
+            result["new"] += 1
+        else:
+            result["broken"] += 1
+            result["failures"].append(f"trial {i}: a changed file that is not the complete new one")
+    return result

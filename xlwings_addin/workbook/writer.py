@@ -61,7 +61,7 @@ from .reader import (
 
 __all__ = [
     "Formula", "SheetOutput", "save_changes", "write_new_workbook",
-    "WorkbookError", "WorkbookLocked", "WorkbookChanged", "NUMBER_FORMATS",
+    "WorkbookError", "WorkbookLocked", "WorkbookChanged", "WorkbookWriteFailed", "NUMBER_FORMATS",
 ]
 
 LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
@@ -93,9 +93,32 @@ MAX_CELL_TEXT = 32767  # Excel's limit for the text of one cell
 class WorkbookLocked(WorkbookError):
     """The workbook is open in Excel/WPS/LibreOffice or being written by another feebook."""
 
+    retryable = True  # a refused write, not a bad file: the CLI exits 1
+
 
 class WorkbookChanged(WorkbookError):
     """The workbook on disk is not the one that was read (someone saved it meanwhile)."""
+
+    retryable = True
+
+
+class WorkbookWriteFailed(WorkbookError, OSError):
+    """Writing the new file failed (disk full, no permission…); the workbook on disk is untouched."""
+
+    retryable = True
+
+
+def _write_failed(path: Path, exc: OSError) -> WorkbookWriteFailed:
+    import errno
+
+    name = path.name
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        text = f"磁盘空间不足，工作簿“{name}”未写入（原文件未改动），请清理磁盘空间后重试"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        text = f"没有写入权限，工作簿“{name}”未写入（原文件未改动）：请检查文件夹权限或文件是否被其他程序占用"
+    else:
+        text = f"写入工作簿“{name}”失败（{exc.strerror or exc}），原文件未改动，请重试"
+    return WorkbookWriteFailed(text)
 
 
 @dataclass(frozen=True)
@@ -832,6 +855,12 @@ def save_changes(path, *, replace: dict[str, SheetOutput] | None = None,
             os.replace(tmp, path)
             tmp = None
             _fsync_dir(path.parent)
+        except WorkbookError:
+            raise
+        except OSError as exc:  # disk full, permissions, a file held open by another program
+            if tmp is None:  # already replaced (only the folder fsync failed): the new file is in place
+                raise
+            raise _write_failed(path, exc) from exc
         finally:
             if tmp is not None:
                 try:
