@@ -364,10 +364,20 @@ def _decode_check(profile: BankProfile, data: bytes) -> None:
     if data.startswith(b"\xef\xbb\xbf") and gb:
         raise BankFileError(f"文件是 UTF-8 编码（带 BOM），但银行方案“{profile.id}”要求 {profile.encoding.upper()}；"
                             f"请使用银行原始文件，不要用其他软件另存")
+    if gb and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise BankFileError(f"文件是 UTF-8 编码，但银行方案“{profile.id}”要求 {profile.encoding.upper()}；"
+                                f"请使用银行原始文件，不要用其他软件另存")
     try:
         data.decode(profile.encoding)
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
+        if exc.end >= len(data) and "incomplete" in str(exc.reason) or "unexpected end" in str(exc.reason):
+            raise BankFileError(f"文件在第 {line} 行中途结束（半个汉字），文件不完整，可能被截断") from None
         hint = ""
         if enc in ("utf8", "utf8sig"):
             try:
@@ -377,13 +387,6 @@ def _decode_check(profile: BankProfile, data: bytes) -> None:
                 pass
         raise BankFileError(f"文件第 {line} 行无法按 {profile.encoding.upper()} 解码{hint}：编码与银行方案“{profile.id}”"
                             f"不符或文件已损坏") from None
-    if gb and not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return
-        raise BankFileError(f"文件是 UTF-8 编码，但银行方案“{profile.id}”要求 {profile.encoding.upper()}；"
-                            f"请使用银行原始文件，不要用其他软件另存")
 
 
 def _typed(profile: BankProfile, spec: FieldSpec, text: str, where: str):
