@@ -349,7 +349,7 @@ def chart_titles(path) -> list[str]:
         titles = []
         for name in sorted(n for n in z.namelist() if re.match(r"xl/charts/chart\d+\.xml$", n)):
             xml = z.read(name).decode("utf-8")
-            title = re.search(r"<c:title>(.*?)</c:title>", xml, re.S)
+            title = re.search(r"<(?:\w+:)?title>(.*?)</(?:\w+:)?title>", xml, re.S)
             titles.append("".join(re.findall(r"<a:t>([^<]*)</a:t>", title.group(1))) if title else "")
         return titles
 
