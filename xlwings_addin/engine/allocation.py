@@ -163,9 +163,9 @@ def net_reversals(payments: list[Payment]) -> tuple[list[Payment], list[Problem]
     by_receipt = {p.receipt_no: p for p in payments if not p.reverses}
     reduced: dict[str, Decimal] = {}
     reversed_once: set[str] = set()
-    for p in payments:
-        if not p.reverses:
-            continue
+    # in date order, then receipt number (as payments are replayed), never in typing order:
+    # when two rows reverse one receipt, the earlier one counts whichever row was typed first
+    for p in sorted((p for p in payments if p.reverses), key=lambda p: (p.paid_on, p.receipt_no)):
         original = by_receipt.get(p.reverses)
         if original is None:
             problems.append(Problem.error(p.source, f"冲销收据号“{p.reverses}”不存在，此冲销行未处理"))
