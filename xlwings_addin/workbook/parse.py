@@ -9,6 +9,7 @@ message); the row is skipped and the rest of the sheet goes on.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from decimal import Decimal
@@ -59,22 +60,43 @@ def clean_text(value) -> str:
     if isinstance(value, str):
         if value.isascii() and value.isprintable():  # the common case, no folding needed
             return value.strip()
-    elif isinstance(value, float) and value.is_integer():
+        return _fold(value)
+    if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFKC", str(value))
-    return _CONTROL.sub("", text).strip()
+    return _fold(str(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
+    """NFKC (full-width digits and letters → ASCII), control characters removed, stripped."""
+    return _CONTROL.sub("", unicodedata.normalize("NFKC", text)).strip()
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def clean_room(value) -> str:
     """房号 without any whitespace, full-width folded: ' 1-1-101 ' and '１-１-１０１' → '1-1-101'."""
-    return re.sub(r"\s+", "", clean_text(value))
+    text = clean_text(value)
+    return _SPACES.sub("", text) if " " in text or not text.isprintable() else text
+
+
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return clean_text(value) == ""
+    return False
 
 
 class Row:
     """One data row of a sheet, read by header."""
 
+    __slots__ = ("sheet", "columns", "excel_row", "values", "uncached")
+
     def __init__(self, sheet: RawSheet, columns: dict[str, int], excel_row: int, values: list):
         self.sheet, self.columns, self.excel_row, self.values = sheet, columns, excel_row, values
+        self.uncached = sheet.uncached_formulas
 
     def cell(self, header: str) -> str:
         col = self.columns.get(header)
@@ -87,12 +109,12 @@ class Row:
         col = self.columns.get(header)
         if col is None or col >= len(self.values):
             return None
-        if (self.excel_row, col) in self.sheet.uncached_formulas:
+        if self.uncached and (self.excel_row, col) in self.uncached:
             raise BadCell(header, f"“{header}”是公式但没有计算结果，请在 Excel 中重新计算并保存")
         return self.values[col]
 
     def blank(self, header: str) -> bool:
-        return clean_text(self.raw(header)) == ""
+        return _is_blank(self.raw(header))
 
     def text(self, header: str, required: bool = False) -> str:
         value = clean_text(self.raw(header))
@@ -108,7 +130,7 @@ class Row:
 
     def _convert(self, header: str, required: bool, convert: Callable):
         raw = self.raw(header)
-        if clean_text(raw) == "":
+        if _is_blank(raw):
             if required:
                 raise BadCell(header, f"“{header}”不能为空")
             return None
