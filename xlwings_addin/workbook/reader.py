@@ -290,6 +290,9 @@ def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
 # --------------------------------------------------------------------------- read
 
 
+_INT_LIMIT = 2.0**53
+
+
 def _clean_value(v):
     if v == "" or v is None:
         return None
@@ -343,10 +346,13 @@ def _read_sheet(z, book, meta, part_info, pc) -> RawSheet:
     while width and headers[width - 1] == "":
         width -= 1
     data_rows = []
+    blank_row = [""] * len(grid[0]) if grid else []
     for i, values in enumerate(grid[1:], start=2):
-        vals = [_clean_value(v) for v in values]
-        if all(v is None for v in vals):
+        if values == blank_row or values.count("") == len(values):  # C-speed test for an empty row
             continue
+        # _clean_value inlined: this loop sees every cell of the workbook
+        vals = [None if v == "" else (int(v) if v.__class__ is float and v.is_integer() and -_INT_LIMIT < v < _INT_LIMIT
+                                      else v) for v in values]
         data_rows.append((i, vals))
         last = len(vals)
         while last and vals[last - 1] is None:
