@@ -828,7 +828,7 @@ def import_return(ledger: Ledger, data: bytes, profile: BankProfile, as_of: dt.d
                                ("……" if len(bad) > 10 else ""))
     changes.summary.append(f"批次已关闭（已回盘），{len(updated)} 户账单解锁")
     if day > as_of:
-        changes.problems.append(Problem.warning(RETURN_SOURCE, f"回盘扣款日 {day} 晚于截至日期 {as_of}"))
+        changes.summary.append(f"注意：回盘扣款日 {day} 晚于截至日期 {as_of}")
     return changes
 
 

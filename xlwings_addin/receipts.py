@@ -156,8 +156,12 @@ def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *
     changes.summary.append(f"收据 {receipt_no}：{room} {unit.owner} 收款 {value:,.2f} 元（{daxie(value)}），{channel}，"
                            f"{paid_on:%Y-%m-%d}")
     changes.summary.extend(describe(effect))
+    unreadable = [p for p in ledger.problems if p.level == "错误" and p.sheet in (schema.PAYMENTS, schema.CHARGES)]
+    if unreadable:
+        changes.summary.append(f"注意：“收款”“应收”表有 {len(unreadable)} 处无法读取（运行 feebook check 查看），"
+                               f"以上冲抵明细未计入这些行")
     if period is not None and not any(c.period == period for c in ledger.charges if c.room == room):
-        changes.problems.append(Problem.warning(INPUT, f"{room} 没有 {period} 的应收，按先到期先冲抵处理"))
+        changes.summary.append(f"注意：{room} 没有 {period} 的应收，按先到期先冲抵处理")
     return changes, receipt_context(ledger, payment, effect)
 
 
@@ -228,8 +232,7 @@ def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", o
     changes.summary.append(f"已冲销收据 {receipt_no}（{original.room} {original.amount:,.2f} 元，{original.channel}）："
                            f"冲销行收据号 {new_no}，金额 {-original.amount:,.2f} 元；原收据号不再使用")
     if original.channel == "托收":
-        changes.problems.append(Problem.warning(INPUT, f"{receipt_no} 是托收收款（批次 {original.batch}），"
-                                                       f"请确认银行已退回该笔款项"))
+        changes.summary.append(f"注意：{receipt_no} 是托收收款（批次 {original.batch}），请确认银行已退回该笔款项")
     return changes
 
 
