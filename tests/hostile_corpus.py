@@ -75,6 +75,10 @@ def base_sheets() -> dict[str, list[list]]:
     }
 
 
+class Text(str):
+    """A cell value that must be stored as text even if it starts with '=' (openpyxl would make a formula)."""
+
+
 @dataclass
 class Book:
     """What a case changes before the workbook is saved."""
@@ -91,7 +95,10 @@ def save_book(book: Book, path: Path) -> Path:
     for name, rows in book.sheets.items():
         ws = wb.create_sheet(name)
         for r in rows:
-            ws.append(list(r))
+            ws.append([str(v) if isinstance(v, Text) else v for v in r])
+            for col, v in enumerate(r, start=1):
+                if isinstance(v, Text):
+                    ws.cell(ws.max_row, col).data_type = "s"
         for col in range(1, ws.max_column + 1):
             for cell in ws.iter_cols(min_col=col, max_col=col, min_row=2):
                 for c in cell:

@@ -1069,12 +1069,18 @@ def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
             cells = []
             for i, value in enumerate(row):
                 kind = _kind_for(value, kinds[i] if i < len(kinds) else None)
+                text_like_formula = False
                 if isinstance(value, Formula):
                     value = "=" + value.text
                 elif isinstance(value, str):
                     value = _ILLEGAL_XML.sub("", value)
-                if kind or isinstance(value, Decimal):
+                    # openpyxl turns any str starting with '=' into a formula: user text
+                    # (an owner's name '=HYPERLINK(…)') must stay text (formula injection)
+                    text_like_formula = value.startswith("=")
+                if kind or isinstance(value, Decimal) or text_like_formula:
                     c = WriteOnlyCell(ws, value=value)
+                    if text_like_formula:
+                        c.data_type = "s"
                     if kind:
                         c.number_format = NUMBER_FORMATS[kind]
                     cells.append(c)
