@@ -421,3 +421,41 @@ def test_daily_report_counts_the_day():
     assert lines["今日新增承诺缴费"].value == 1 and "1-1-102（承诺02-10前）" in lines["今日新增承诺缴费"].note
     assert lines["今日托收失败"].value == 1 and "账户冻结" in lines["今日托收失败"].note
     assert lines["欠费户数（日终）"].value == 1
+
+
+def test_daily_report_shows_principal_cleared_with_late_fee_left():
+    # 300.00 due 2026-01-25 paid 2026-02-02: principal cleared, fee 300 × 0.0003 × 8 = 0.72 still open
+    lg = ledger(units=[home()], charges=[charge("1-1-101", Q1, "300.00")],
+                payments=[pay("R1", "1-1-101", "2026-02-02", "300.00")])
+    lines = {l.item: l for l in daily_report(lg, day("2026-02-02"))}
+    assert lines["今日缴清户数"].value == 0
+    assert lines["今日缴清本金户数（仍欠违约金）"].value == 1
+
+
+def test_cli_dunning_export_sms_and_approved_hang_list(demo_copy, tmp_path, capsys):
+    import openpyxl
+
+    from xlwings_addin.cli import main
+    from xlwings_addin.jobs import load
+    from xlwings_addin.workbook.writer import save_changes
+
+    assert main(["dunning", str(demo_copy), "--as-of", "2026-11-23"]) == 0
+    book = load(demo_copy)
+    proposals = book.ledger.hangings
+    assert proposals and all(h.status == "待审批" and not h.approver for h in proposals)
+    out = tmp_path / "out"
+    assert main(["hang-list", str(demo_copy), "--as-of", "2026-11-23", "--out", str(out)]) == 0
+    assert not out.exists() or not list(out.glob("挂牌公示_*.xlsx"))  # nothing approved yet
+    first = proposals[0]
+    save_changes(demo_copy, append={"挂牌": [{"房号": first.room, "提议日期": first.proposed_on, "审批人": "刘经理",
+                                              "审批日期": day("2026-11-23"), "状态": "已批准"}]})
+    assert main(["hang-list", str(demo_copy), "--as-of", "2026-11-24", "--out", str(out)]) == 0
+    posted = out / "挂牌公示_2026-11-24.xlsx"
+    rows = [r for r in openpyxl.load_workbook(posted).active.iter_rows(values_only=True)]
+    unit = load(demo_copy).ledger.unit_by_room()[first.room]
+    assert rows[0] == ("序号", "房号", "业主", "欠费期数")
+    assert rows[1][:3] == (1, first.room, unit.owner[0] + "*")
+    flat = " ".join(str(c) for r in rows for c in r if c is not None)
+    assert unit.owner not in flat and unit.mobile not in flat
+    assert main(["export", "sms", str(demo_copy), "--as-of", "2026-11-23", "--out", str(out)]) == 0
+    assert (out / "短信提醒_2026-11-23.csv").read_bytes().startswith(b"\xef\xbb\xbf")

@@ -6,6 +6,7 @@ Rows (日期, 项目, 数值, 说明):
   (negative rows) included, so the figure is net;
 * 今日缴清户数 — units that owed (principal or late fee) at the end of the
   previous day and owe nothing at the end of this day (room numbers in 说明);
+* 今日缴清本金户数（仍欠违约金） — principal paid off today, a late fee still open;
 * 今日新增承诺缴费 — 催缴记录 of the day with 结果 承诺缴费 (room and 承诺缴费日);
 * 今日催缴联系 — 催缴记录 of the day, by 方式;
 * 今日托收失败 — 托收明细 rows with 结果 失败 returned that day, with 失败原因
@@ -68,6 +69,12 @@ def daily_report(ledger: Ledger, day: dt.date, allocation: Optional[AllocationRe
     now = {a.unit.room for a in now_lines}
     cleared = sorted(before - now)
     lines.append(DailyLine("今日缴清户数", len(cleared), _rooms(cleared)))
+    principal_cleared = sorted(
+        room for room, acc in previous.accounts.items()
+        if acc.open_principal > 0 and room in allocation.accounts and allocation.accounts[room].open_principal <= 0
+        and room in now)
+    if principal_cleared:
+        lines.append(DailyLine("今日缴清本金户数（仍欠违约金）", len(principal_cleared), _rooms(principal_cleared)))
 
     contacts = [c for c in ledger.contacts if c.date == day]
     promises = [c for c in contacts if c.result == "承诺缴费"]
