@@ -131,3 +131,12 @@ def test_no_phone_number_in_the_logs_of_a_demo_run(tmp_path):
     digits = re.sub(r"[\s-]", "", text)
     leaked = sorted(p for p in phones if p in digits or p[-8:] in digits)
     assert leaked == []
+    # the 催收总结报告 leaves the finance team (SPEC §7): no phone number, no full owner name
+    import docx
+    names = {str(v[units[0].index("业主姓名")]) for _n, v in units[1]}
+    for report in out.glob("催收总结报告_*.docx"):
+        d = docx.Document(str(report))
+        text = "\n".join([p.text for p in d.paragraphs]
+                         + [c.text for t in d.tables for row in t.rows for c in row.cells])
+        assert [p for p in phones if p in re.sub(r"[\s-]", "", text)] == []
+        assert sorted(n for n in names if len(n) >= 2 and n in text) == []
