@@ -315,3 +315,17 @@ def test_letter_converts_to_pdf_with_owner_and_total(tmp_path, soffice):
                           check=True).stdout
     assert "张三丰" in text
     assert "1,152.61" in text
+
+
+def test_merge_falls_back_to_docxcompose_for_a_foreign_document(tmp_path):
+    from docx import Document as Doc
+
+    ctx = context_of(DEMAND)
+    result = L.render_letters(DEMAND, [("3-2-1501", ctx)], "2026Q4", tmp_path / "o", merge=False)
+    foreign = Doc()
+    foreign.add_heading("附件：缴费记录", level=1)  # a style the letter template does not define
+    foreign.save(str(tmp_path / "附件.docx"))
+    merged = L.merge_documents([result.files[0][1], tmp_path / "附件.docx", result.files[0][1]], tmp_path / "m.docx")
+    text = docx_text(merged)
+    assert "附件：缴费记录" in text and text.count("CJ20261122-3-2-1501") == 2 * 2  # number + 回执, twice
+    assert "Heading1" in {s.style_id for s in Doc(str(merged)).styles}

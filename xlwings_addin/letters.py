@@ -22,9 +22,12 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
+
+from docx.oxml.ns import qn
 
 LETTERS_DIR = Path(__file__).resolve().parent.parent / "letters"
 
@@ -143,20 +146,58 @@ def render_letters(kind: str, letters: Iterable[tuple[str, dict]], period_label:
     return result
 
 
+_SHARED_PARTS = ("word/styles.xml", "word/numbering.xml", "word/_rels/document.xml.rels", "word/settings.xml")
+
+
+def _shared_parts(path: Path) -> tuple:
+    """The parts a letter's body depends on (styles, numbering, relationships, settings)."""
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        return tuple(z.read(n) if n in names else b"" for n in _SHARED_PARTS)
+
+
 def merge_documents(paths: list[Path], target: Path, progress: bool = False) -> Path:
-    """One .docx with every letter, each starting on a new page (docxcompose)."""
+    """One .docx with every letter, each starting on a new page.
+
+    Letters rendered from the same template share their styles, numbering and
+    relationships byte for byte; for those the body is appended as it is (linear
+    time: 1,000 letters in seconds).  A document whose parts differ goes through
+    docxcompose, which re-maps styles, numbering and relationships element by
+    element (correct for any .docx, but about 0.2–0.6 s per letter and growing
+    with the merged file, so not used when there is nothing to re-map).
+    """
     from docx import Document
-    from docxcompose.composer import Composer
+    from docx.oxml import parse_xml
+    from docx.text.paragraph import Paragraph
     from tqdm import tqdm
 
     master = Document(str(paths[0]))
-    composer = Composer(master)
+    body = master.element.body
+    signature = _shared_parts(Path(paths[0]))
+    composer = None
     for path in tqdm(paths[1:], desc="合并打印文件", unit="份", disable=not progress, leave=False):
-        doc = Document(str(path))
-        if doc.paragraphs:
-            doc.paragraphs[0].paragraph_format.page_break_before = True
-        composer.append(doc)
-    composer.save(str(target))
+        if _shared_parts(Path(path)) == signature:
+            with zipfile.ZipFile(path) as z:
+                root = parse_xml(z.read("word/document.xml"))
+            elements = [el for el in root.body.iterchildren() if el.tag != qn("w:sectPr")]
+            first = next((el for el in elements if el.tag == qn("w:p")), None)
+            if first is not None:
+                Paragraph(first, None).paragraph_format.page_break_before = True
+            anchor = body.sectPr
+            for el in elements:
+                if anchor is not None:
+                    anchor.addprevious(el)
+                else:
+                    body.append(el)
+        else:
+            from docxcompose.composer import Composer
+
+            composer = composer or Composer(master)
+            doc = Document(str(path))
+            if doc.paragraphs:
+                doc.paragraphs[0].paragraph_format.page_break_before = True
+            composer.append(doc)
+    master.save(str(target))
     return target
 
 
