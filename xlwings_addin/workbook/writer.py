@@ -39,6 +39,7 @@ import math
 import os
 import re
 import shutil
+import struct
 import tempfile
 import time
 import zipfile
@@ -1026,13 +1027,55 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
 
 
 def _copy_member(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Copy one member unchanged (same content, same compression method)."""
+    """Copy one member unchanged (same content, same compression method).
+
+    The compressed bytes are copied as they are (no inflate/deflate: the
+    biggest sheets are never recompressed); if the archive is anything but
+    plain, it falls back to decompressing and recompressing the content.
+    """
+    if _copy_member_raw(zin, zout, info):
+        return
     zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     zi.compress_type = info.compress_type
     zi.external_attr = info.external_attr
     zi.comment = info.comment
     with zin.open(info) as src, zout.open(zi, "w", force_zip64=info.file_size > 0x7FFFFFFF) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _copy_member_raw(zin: zipfile.ZipFile, zout: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Append ``info``'s compressed bytes to ``zout`` unchanged; False when that cannot be done safely."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return False  # encrypted or an unusual method: take the slow, general path
+    if zin.fp is None or zout.fp is None or getattr(zout, "_writing", False):
+        return False
+    try:
+        zin.fp.seek(info.header_offset)
+        header = zin.fp.read(zipfile.sizeFileHeader)
+        if len(header) != zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+            return False
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        zin.fp.seek(info.header_offset + zipfile.sizeFileHeader + name_len + extra_len)
+        data = zin.fp.read(info.compress_size)
+        if len(data) != info.compress_size:
+            return False
+        zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+        zi.compress_type = info.compress_type
+        zi.external_attr = info.external_attr
+        zi.comment = info.comment
+        zi.create_system = info.create_system
+        zi.flag_bits = info.flag_bits & ~0x08  # sizes and CRC go in the local header, no data descriptor
+        zi.CRC, zi.compress_size, zi.file_size = info.CRC, info.compress_size, info.file_size
+        zi.header_offset = zout.fp.tell()
+        zip64 = zi.file_size > zipfile.ZIP64_LIMIT or zi.compress_size > zipfile.ZIP64_LIMIT
+        zout.fp.write(zi.FileHeader(zip64))
+        zout.fp.write(data)
+        zout.filelist.append(zi)
+        zout.NameToInfo[zi.filename] = zi
+        zout.start_dir = zout.fp.tell()
+        return True
+    except (OSError, struct.error, AttributeError):
+        return False
 
 
 def _styles_part(z: zipfile.ZipFile) -> str:
