@@ -173,7 +173,7 @@ def _unit(ledger: Ledger, room: str):
 # --------------------------------------------------------------------------- the functions
 
 
-@udf("违约金：本金自应缴日期次日起按日费率计至截至日期（SPEC §4.3），四舍五入到分",
+@udf("违约金：本金自应缴日期（加宽限天数）次日起按日费率单利计至截至日期，四舍五入到分",
      principal="欠费本金（元）", due_date="应缴日期", as_of="截至日期",
      rate="日费率，默认 0.0003（日万分之三）", grace="宽限天数，默认 0")
 def FB_LATEFEE(principal, due_date, as_of, rate=None, grace=None):
@@ -268,7 +268,7 @@ def FB_STAGE(room, as_of=None, caller=None):
         _unit(ledger, key)
         task = stage_of(ledger, None, key, day)
         if task is None:
-            return "无欠费"
+            return "无需催收"
         return f"{task.stage}（{task.hold}）" if task.held and task.hold else task.stage
     return _safe(compute)
 
