@@ -57,7 +57,7 @@ def load(path) -> LoadedBook:
     """Read and parse a workbook file (raises WorkbookError for files that are not workbooks)."""
     path = Path(path)
     digest = file_digest(path)
-    raw = read_workbook(path, schema.INPUT_SHEETS)  # output sheets are rewritten, never read
+    raw = read_workbook(path, schema.INPUT_SHEETS, clean=False)  # output sheets are rewritten, never read
     return LoadedBook(path, parse_ledger(raw), digest)
 
 

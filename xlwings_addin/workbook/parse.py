@@ -50,6 +50,7 @@ class BadCell(ValueError):
         self.header = header
 
 
+_INT_LIMIT = 2.0**53
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -111,7 +112,10 @@ class Row:
             return None
         if self.uncached and (self.excel_row, col) in self.uncached:
             raise BadCell(header, f"“{header}”是公式但没有计算结果，请在 Excel 中重新计算并保存")
-        return self.values[col]
+        value = self.values[col]
+        if value.__class__ is float and value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
+            return int(value)  # a reader that leaves whole numbers as float (calamine)
+        return None if value == "" else value
 
     def blank(self, header: str) -> bool:
         return _is_blank(self.raw(header))

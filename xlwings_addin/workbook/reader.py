@@ -225,19 +225,21 @@ def _sheet_has_formulas(z: zipfile.ZipFile, part: str) -> bool:
     return _scan_sheet(z, part)[0]
 
 
+_F_PREFIXED = re.compile(rb"<\w+:f[\s/>]")
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"')
 
 
 def _scan_sheet(z: zipfile.ZipFile, part: str) -> tuple[bool, list[str]]:
     """One streaming pass over the sheet XML: (has an ``<f`` element, merged ranges like 'B2:B4')."""
-    pat = re.compile(rb"<(?:\w+:)?f[\s/>]")
     has_f = False
     merges: list[str] = []
     tail = b""
     with z.open(part) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             data = tail + chunk
-            if not has_f and pat.search(data):
+            # plain substring tests run at C speed; a prefixed <x:f …> is caught by the regex fallback
+            if not has_f and (b"<f>" in data or b"<f " in data or b"<f/>" in data
+                              or (b":f" in data and _F_PREFIXED.search(data))):
                 has_f = True
             if b"mergeCell" in data:
                 # a range split across chunks is found whole in the next window (tail overlap)
@@ -301,11 +303,15 @@ def _clean_value(v):
     return v
 
 
-def read_workbook(path, sheets: Iterable[str] | None = None) -> dict[str, RawSheet]:
+def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True) -> dict[str, RawSheet]:
     """Read the values of every worksheet (or of the named ones that exist).
 
     Returns ``{sheet name: RawSheet}`` in workbook order.  Raises
     :class:`WorkbookError` (Chinese message) when the file is not a readable .xlsx.
+
+    ``clean=False`` skips the per-cell clean-up and leaves values as calamine
+    gives them (``""`` for a blank cell, whole numbers as ``float``) — the
+    parser accepts both, and on a large ledger this saves a pass over every cell.
     """
     import python_calamine as pc
 
@@ -322,7 +328,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None) -> dict[str, RawShe
                         continue
                     if wanted is not None and meta.name not in wanted:
                         continue
-                    result[meta.name] = _read_sheet(z, book, meta, parts.get(meta.name), pc)
+                    result[meta.name] = _read_sheet(z, book, meta, parts.get(meta.name), pc, clean)
                 return result
             finally:
                 book.close()
@@ -336,7 +342,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None) -> dict[str, RawShe
         raise
 
 
-def _read_sheet(z, book, meta, part_info, pc) -> RawSheet:
+def _read_sheet(z, book, meta, part_info, pc, clean: bool = True) -> RawSheet:
     sheet = book.get_sheet_by_name(meta.name)
     # skip_empty_area=False pads from A1, so list positions are true columns/rows
     grid = sheet.to_python(skip_empty_area=False)
@@ -350,18 +356,22 @@ def _read_sheet(z, book, meta, part_info, pc) -> RawSheet:
     for i, values in enumerate(grid[1:], start=2):
         if values == blank_row or values.count("") == len(values):  # C-speed test for an empty row
             continue
-        # _clean_value inlined: this loop sees every cell of the workbook
-        vals = [None if v == "" else (int(v) if v.__class__ is float and v.is_integer() and -_INT_LIMIT < v < _INT_LIMIT
-                                      else v) for v in values]
-        data_rows.append((i, vals))
-        last = len(vals)
-        while last and vals[last - 1] is None:
-            last -= 1
-        width = max(width, last)
+        if clean:
+            # _clean_value inlined: this loop sees every cell of the workbook
+            values = [None if v == "" else (int(v) if v.__class__ is float and v.is_integer()
+                                            and -_INT_LIMIT < v < _INT_LIMIT else v) for v in values]
+        data_rows.append((i, values))
+        if len(values) > width:  # a value right of the last header widens the sheet
+            last = len(values)
+            while last > width and (values[last - 1] is None or values[last - 1] == ""):
+                last -= 1
+            width = last
     headers = headers[:width] + [""] * (width - len(headers))
+    pad = None if clean else ""
     for i, vals in data_rows:
-        vals = vals[:width]
-        rows.append((i, vals + [None] * (width - len(vals))))
+        if len(vals) != width:
+            vals = vals[:width] + [pad] * (width - len(vals))
+        rows.append((i, vals))
 
     uncached: set = set()
     merged: list[str] = []
