@@ -133,3 +133,17 @@ def test_console_script_runs(tmp_path):
                             text=True, encoding="utf-8", timeout=120)
     assert result.returncode == 1, result.stderr
     assert "收款!B3" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_an_unexpected_error_is_a_short_chinese_message_not_a_traceback(tmp_path, capsys, monkeypatch):
+    path = small_workbook(tmp_path)
+
+    def broken(*_args, **_kw):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr("xlwings_addin.cli.job_run", broken)
+    assert main(["run", str(path), "--as-of", "2026-03-01"]) == 1
+    err = capsys.readouterr().err
+    assert "程序内部错误" in err and "Traceback" not in err
+    log = Path(err.split("日志 ")[1].split(" 发给")[0])
+    assert "ZeroDivisionError" in log.read_text(encoding="utf-8")

@@ -293,3 +293,13 @@ def test_shared_cost_residue_of_several_cents_goes_a_cent_each_to_the_largest_sh
     amounts = [c.amount for c in result.charges]
     assert sum(amounts) == D("2.00") and min(amounts) == D("0.00")
     assert amounts.count(D("0.00")) == 100 and amounts.count(D("0.01")) == 200
+
+
+def test_a_reversal_dated_after_as_of_does_not_undo_the_receipt_yet():
+    charges = [charge("R", Q1, "1200.00")]
+    payments = [pay("1", "R", "2026-01-20", "1200.00"), pay("1R", "R", "2026-04-01", "-1200.00", reverses="1")]
+    before, _ = _account(charges, payments, "2026-03-31")
+    assert before.charges[0].open == 0 and before.payments_total == D("1200.00")
+    after, _ = _account(charges, payments, "2026-04-01")
+    # undone on 04-01: unpaid since the due date, 1200 × 0.0003 × 66 days = 23.76
+    assert after.charges[0].open == D("1200.00") and after.charges[0].late_fee == D("23.76")

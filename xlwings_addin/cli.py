@@ -149,6 +149,22 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("已中断，工作簿未改动。", file=sys.stderr)
         return EXIT_PROBLEMS
+    except Exception:  # a bug: the user gets a short message, the details go to a log file
+        log = _log_internal_error()
+        print(f"程序内部错误，请把日志 {log} 发给技术支持。工作簿要么保持原样，要么已完整写入，不会损坏。",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def _log_internal_error() -> Path:
+    import tempfile
+    import traceback
+
+    folder = Path(tempfile.gettempdir()) / "feebook-logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"error-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    log.write_text(traceback.format_exc(), encoding="utf-8")
+    return log
 
 
 if __name__ == "__main__":

@@ -313,7 +313,8 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
 def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
     """Every unit's account as of ``as_of``."""
     problems: list[Problem] = []
-    payments, reversal_problems = net_reversals(list(ledger.payments))
+    # a reversal dated after as_of does not undo its receipt in the as_of view
+    payments, reversal_problems = net_reversals([p for p in ledger.payments if p.paid_on <= as_of])
     problems.extend(reversal_problems)
     charges_by_room = defaultdict(list)
     for c in _net_credit_notes(ledger.charges):
