@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -198,6 +199,18 @@ class Letter:
 
     def save(self, path: Path):
         self.doc.save(str(path))
+        _fix_zip_times(path)
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Same bytes on every run: rewrite the package with a fixed timestamp on each entry."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(info.filename, z.read(info.filename)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
 
 
 def _grid(table, widths) -> None:
