@@ -57,8 +57,12 @@ def load(path) -> LoadedBook:
     """Read and parse a workbook file (raises WorkbookError for files that are not workbooks)."""
     path = Path(path)
     digest = file_digest(path)
-    raw = read_workbook(path, schema.INPUT_SHEETS, clean=False)  # output sheets are rewritten, never read
-    return LoadedBook(path, parse_ledger(raw), digest)
+    return LoadedBook(path, parse_ledger(read_inputs(path)), digest)
+
+
+def read_inputs(path):
+    """The raw input sheets (output sheets are rewritten whole, never read back)."""
+    return read_workbook(path, schema.INPUT_SHEETS, clean=False)
 
 
 def apply_to_file(book: LoadedBook, changes: Changes) -> None:
