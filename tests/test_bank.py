@@ -345,3 +345,22 @@ def test_demo_step(demo_copy, tmp_path, capsys):
     assert [b.status for b in ledger.bank_batches] == ["已回盘"]
     assert sorted(d.reason for d in bank.failed_debits(ledger)) == sorted(["账户冻结", "余额不足"])
     assert len(list((tmp_path / "bank").iterdir())) == 2
+
+
+def test_account_name_a_spreadsheet_would_take_as_a_formula_is_refused_not_exported(tmp_path):
+    path = tmp_path / "收费大表.xlsx"
+    shutil.copyfile(template_path(), path)
+    items = [{"项目编码": "WYF", "项目名称": "物业管理费", "计费方式": "面积", "单价": D("2.50"), "计费单位": "元/㎡·月",
+              "计违约金": "是"}]
+    save_changes(path, backups=0, append={
+        schema.ITEMS: items,
+        schema.UNITS: [_unit("1-1-101", "100", True, "6222020200112233445", "李四", name="=1+2"),
+                       _unit("1-1-102", "80", True, "6222020200112233", "王五")],
+        schema.CHARGES: [_charge("1-1-101", Q4, "750.00"), _charge("1-1-102", Q4, "600.00")],
+    })
+    data, changes = export(path, "csv_gbk")
+    text = data.decode("gbk")
+    assert "=1+2" not in text
+    assert "1,6222020200112233,王五,600.00,1-1-102,物业费2026Q4" in text.split("\r\n")
+    refused = [p for p in changes.problems if p.level == "错误"]
+    assert len(refused) == 1 and "1-1-101" in refused[0].message and "公式" in refused[0].message

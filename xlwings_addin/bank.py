@@ -297,6 +297,10 @@ def _format(profile: BankProfile, name: str, value) -> str:
     return str(value)
 
 
+_USER_TEXT_FIELDS = {"name", "room", "memo"}
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _render_fields(profile: BankProfile, specs: tuple[FieldSpec, ...], values: dict) -> bytes:
     """One line's bytes (without newline); raises ValueError (Chinese) for a value that does not fit."""
     texts = [spec.const if spec.const is not None else _format(profile, spec.name, values.get(spec.name))
@@ -305,6 +309,10 @@ def _render_fields(profile: BankProfile, specs: tuple[FieldSpec, ...], values: d
         for spec, text in zip(specs, texts):
             if profile.delimiter in text or "\n" in text or '"' in text:
                 raise ValueError(f"“{spec.label}”的值含有分隔符或引号：{text}")
+            # a bank file is opened in Excel by someone sooner or later: text from users that a
+            # spreadsheet would take as a formula is refused (an apostrophe would change the name the bank checks)
+            if spec.name in _USER_TEXT_FIELDS and text[:1] in _FORMULA_STARTS:
+                raise ValueError(f"“{spec.label}”以“{text[:1]}”开头，表格软件会当作公式：{text}")
         out = io.StringIO()
         csv.writer(out, delimiter=profile.delimiter, lineterminator="").writerow(texts)
         try:
