@@ -35,7 +35,7 @@ from xlwings_addin import jobs  # noqa: E402
 from xlwings_addin.demo import build_demo_workbook  # noqa: E402
 from xlwings_addin.periods import period_containing  # noqa: E402
 from xlwings_addin.workbook.parse import parse_ledger  # noqa: E402
-from xlwings_addin.workbook.reader import file_digest, read_workbook  # noqa: E402
+from xlwings_addin.workbook.reader import file_digest  # noqa: E402
 from xlwings_addin.workbook.writer import save_changes  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 22)

@@ -9,7 +9,6 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 from xlwings_addin import schema
 from xlwings_addin.cli import main

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from decimal import Decimal
 
-import pytest
 
 from xlwings_addin.daily_report import daily_report
 from xlwings_addin.dunning_jobs import job_dunning, job_hang_list, posting_sheet

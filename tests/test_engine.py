@@ -1,17 +1,15 @@
 """The money rules of SPEC §4.1–4.5, each with figures worked out by hand."""
 from __future__ import annotations
 
-from decimal import Decimal
 
 import pytest
 
 from xlwings_addin.engine.aging import aging_bucket, arrears_list
-from xlwings_addin.engine.allocation import CASH, PREPAID, WAIVED, allocate, conservation_gap
+from xlwings_addin.engine.allocation import PREPAID, WAIVED, allocate, conservation_gap
 from xlwings_addin.engine.billing import bill_period
 from xlwings_addin.engine.late_fee import accrued_late_fee, court_reference_rate
 from xlwings_addin.engine.rates import collection_rates
 from xlwings_addin.money import daxie, to_money
-from xlwings_addin.periods import Period
 from xlwings_addin.records import MeterReading, Settings, SharedCost
 
 from ledger_builders import D, Q1, Q2, Q3, charge, day, item, ledger, pay, unit, waiver

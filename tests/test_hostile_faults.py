@@ -7,9 +7,7 @@ processes, the way a clerk's machine would fail.
 from __future__ import annotations
 
 import errno
-import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path

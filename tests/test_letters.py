@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import zipfile
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import pytest

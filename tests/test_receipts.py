@@ -13,7 +13,7 @@ from test_bank import make_workbook
 
 from xlwings_addin import schema
 from xlwings_addin.cli import main
-from xlwings_addin.jobs import apply_to_file, load
+from xlwings_addin.jobs import load
 from xlwings_addin.receipts import (
     next_receipt_no,
     payment_effect,

@@ -63,7 +63,7 @@ from . import schema
 from .engine.allocation import allocate
 from .jobs import Changes, problems_sheet
 from .money import ZERO, MoneyError, to_money
-from .periods import Period, PeriodError
+from .periods import Period
 from .records import BankBatch, BankDebit, Ledger, Problem, Source
 from .workbook.writer import SheetOutput
 

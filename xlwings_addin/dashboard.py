@@ -20,22 +20,18 @@ check, temp file + fsync, backup in 备份/, ``os.replace``.
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
-import os
 import re
-import tempfile
 import time
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
-from . import schema
 from .engine.kpi import Kpis
 from .engine.rates import CENTER
 from .workbook import writer as W
-from .workbook.reader import check_xlsx_file, file_digest, sheet_parts
+from .workbook.reader import sheet_parts
 
 DASHBOARD = "看板"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
@@ -300,47 +296,9 @@ def save_with_dashboard(path, k: Kpis, *, replace: Optional[dict] = None, audit:
     out, sizes = dashboard_data(k)
     replace = dict(replace or {})
     replace[DASHBOARD] = out
-    append: dict = {}
-    if audit:
-        now = dt.datetime.now().replace(microsecond=0)
-        user = W._current_user()
-        append[schema.AUDIT] = [{"时间": now, "用户": user, **entry} for entry in audit]
     charts = chart_package(sizes)
-    W.check_not_open(path)
-    check_xlsx_file(path)
-    with W._ProcessLock(path, W.LOCK_TIMEOUT):
-        before = file_digest(path)
-        if expect_digest is not None and before != expect_digest:
-            raise W.WorkbookChanged(f"工作簿“{path.name}”在读取后已被修改，请重新运行（本次未写入任何内容）")
-        W._cleanup_stray_temps(path)
-        staged = io.BytesIO()
-        W._rewrite_package(path, staged, replace, append)
-        data = transplant_charts(staged.getvalue(), charts)
-        tmp = None
-        try:
-            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".feebook-tmp")
-            tmp = Path(tmp_name)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o777)
-            except OSError:
-                pass
-            W.check_not_open(path)
-            if file_digest(path) != before:
-                raise W.WorkbookChanged(f"工作簿“{path.name}”在写入过程中被其他程序修改，请重新运行（本次未写入任何内容）")
-            W._backup(path, backups, dt.datetime.now())
-            os.replace(tmp, path)
-            tmp = None
-            W._fsync_dir(path.parent)
-        finally:
-            if tmp is not None:
-                try:
-                    tmp.unlink()
-                except FileNotFoundError:
-                    pass
+    W.save_changes(path, replace=replace, audit=audit, expect_digest=expect_digest, backups=backups,
+                   post_process=lambda data: transplant_charts(data, charts))
 
 
 def chart_titles(path) -> list[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +25,7 @@ from . import schema
 from .engine.billing import bill_period
 from .money import ZERO, round_money
 from .periods import Period, add_months, period_containing
-from .records import FeeItem, Ledger, MeterReading, SharedCost, Source, Unit
+from .records import Ledger
 from .workbook.parse import parse_ledger
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import schema
-from .engine.aging import AGING_NOTE, aging_summary, arrears_list
+from .engine.aging import AGING_NOTE, arrears_list
 from .engine.allocation import AllocationResult, allocate
 from .engine.billing import bill_period
 from .engine.late_fee import late_fee_formula

@@ -31,7 +31,6 @@ already a string formatted for print (amounts ``1,152.61``, dates
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable, Optional

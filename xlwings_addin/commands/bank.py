@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from .. import schema
-from ..bank import BankFileError, ProfileError, export_batch, import_return, load_profile, simulate_return
+from ..bank import ProfileError, export_batch, import_return, load_profile, simulate_return
 from ..cli import EXIT_PROBLEMS, UsageError, add_as_of, as_of_arg, period_arg, report, today, write_and_report
 from ..jobs import apply_to_file, load
 from ..periods import period_containing

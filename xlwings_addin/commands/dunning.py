@@ -5,8 +5,6 @@
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 

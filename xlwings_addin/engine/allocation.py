@@ -30,11 +30,11 @@ import bisect
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
 
-from ..money import ZERO, round_money
+from ..money import ZERO
 from ..periods import Period
 from ..records import Charge, Ledger, Payment, Problem, Settings, Waiver
 from .late_fee import accrued_late_fee, court_reference_rate

@@ -26,7 +26,7 @@ from typing import Iterable, Optional
 from ..money import ZERO
 from ..periods import Period
 from ..records import Assistant, Ledger, Unit
-from .allocation import CASH, PREPAID, WAIVED, AllocationResult
+from .allocation import CASH, PREPAID, AllocationResult
 
 CENTER = "全部"
 

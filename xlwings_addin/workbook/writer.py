@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import html
+import io
 import math
 import os
 import re
@@ -46,7 +47,7 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .. import schema
 from .raw import column_letter
@@ -905,12 +906,14 @@ def _calc_chain_refers(xml: bytes, sheet_ids: set[str]) -> bool:
 def save_changes(path, *, replace: dict[str, SheetOutput] | None = None,
                  append: dict[str, list[dict[str, object]]] | None = None,
                  audit: list[dict] | None = None, expect_digest: str | None = None,
-                 backups: int = 10) -> None:
+                 backups: int = 10, post_process: Callable[[bytes], bytes] | None = None) -> None:
     """Write the given sheet replacements / appended rows / audit rows into the workbook file.
 
     Raises :class:`WorkbookLocked` (open elsewhere), :class:`WorkbookChanged`
     (``expect_digest`` mismatch) or :class:`WorkbookError`; in every failure
-    the file on disk is left exactly as it was.
+    the file on disk is left exactly as it was.  ``post_process`` may change
+    the finished package's bytes before they are written (the 看板 adds its
+    chart parts this way), under the same locks, checks and atomic replace.
     """
     path = Path(path)
     replace = dict(replace or {})
@@ -943,7 +946,12 @@ def save_changes(path, *, replace: dict[str, SheetOutput] | None = None,
             fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".feebook-tmp")
             tmp = Path(tmp_name)
             with os.fdopen(fd, "wb") as f:
-                _rewrite_package(path, f, replace, append)
+                if post_process is None:
+                    _rewrite_package(path, f, replace, append)
+                else:
+                    staged = io.BytesIO()
+                    _rewrite_package(path, staged, replace, append)
+                    f.write(post_process(staged.getvalue()))
                 f.flush()
                 os.fsync(f.fileno())
             try:
