@@ -14,34 +14,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_letter_templates import set_font  # noqa: E402  (one definition of the CJK font setting)
 
 SONG = "宋体"
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 
 
-def set_font(target, name: str = SONG, size: float | None = None, bold: bool | None = None) -> None:
-    font = target.font
-    font.name = name
-    if size is not None:
-        font.size = Pt(size)
-    if bold is not None:
-        font.bold = bold
-    rpr = target.element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(attr), name)
 
 
 def para(doc_or_cell, parts, align=None, size=11, bold=False):
