@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from python_calamine import CalamineWorkbook  # noqa: E402
 
 from xlwings_addin import jobs  # noqa: E402
+from xlwings_addin.gcpause import paused_gc  # noqa: E402
 from xlwings_addin.demo import build_demo_workbook  # noqa: E402
 from xlwings_addin.periods import period_containing  # noqa: E402
 from xlwings_addin.workbook.parse import parse_ledger  # noqa: E402
@@ -86,7 +87,8 @@ def bench_bill(path: Path) -> float:
 
 def child(kind: str, path: Path) -> int:
     """One measurement in a fresh process, so that peak memory is that command's own."""
-    total = {"floor": floor_read, "run": bench_run, "bill": bench_bill}[kind](path)
+    with paused_gc():  # as the feebook command line does
+        total = {"floor": floor_read, "run": bench_run, "bill": bench_bill}[kind](path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  {'peak memory (' + kind + ')':<40s} {peak:6.0f} MB")
     print(f"RESULT {total:.4f} {peak:.1f}")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import commands as _commands_pkg
+from .gcpause import paused_gc
 from .jobs import Changes, apply_to_file, job_bill, job_check, job_run, load
 from .periods import Period, PeriodError, parse_date
 from .workbook.reader import WorkbookError
@@ -139,7 +140,8 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     try:
-        return args.func(args)
+        with paused_gc():
+            return args.func(args)
     except UsageError as exc:
         print(f"用法错误：{exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from .gcpause import paused_gc
 from . import schema
 from .jobs import Changes, job_bill, job_check, job_run, problems_sheet
 from .periods import Period, PeriodError, period_containing
@@ -223,7 +224,8 @@ class Session:
 def _run(title: str, book, as_of, body: Callable[[Session], None]) -> MacroResult:
     s = Session(book, title, as_of)
     try:
-        body(s)
+        with paused_gc():
+            body(s)
     except Cancelled:
         s.result.lines = ["已取消，工作簿未改动。"]
         s.result.ok = False

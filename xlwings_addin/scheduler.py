@@ -32,6 +32,7 @@ from typing import Callable, Optional
 
 import schedule
 
+from .gcpause import paused_gc
 from . import schema
 from .dunning_jobs import dunning_changes, job_daily_report, job_sms
 from .engine.holidays import SMS, calendar_problem, day_info, next_contact_day
@@ -148,7 +149,8 @@ def run_day(workbook, day: dt.date, out_root, cycle: Optional[str] = None) -> li
         log.warning("%s", problem.message)
     due = jobs_due(day, cycle)
     log.info("%s（%s）应运行：%s", day, day_info(day).label, "、".join(due) or "无")
-    return [safe_run(job, workbook, day, out_root) for job in due]
+    with paused_gc():
+        return [safe_run(job, workbook, day, out_root) for job in due]
 
 
 def build_scheduler(workbook, out_root, clock: Callable[[], dt.date] = dt.date.today,
