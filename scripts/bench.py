@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +37,7 @@ from xlwings_addin import jobs  # noqa: E402
 from xlwings_addin.gcpause import paused_gc  # noqa: E402
 from xlwings_addin.demo import build_demo_workbook  # noqa: E402
 from xlwings_addin.periods import period_containing  # noqa: E402
+from xlwings_addin.workbook.cache import load_ledger  # noqa: E402
 from xlwings_addin.workbook.parse import parse_ledger  # noqa: E402
 from xlwings_addin.workbook.reader import file_digest  # noqa: E402
 from xlwings_addin.workbook.writer import save_changes  # noqa: E402
@@ -63,13 +66,27 @@ def timed(label: str, fn):
 
 
 def bench_run(path: Path) -> float:
+    """A cold run: every input sheet read and parsed (no parse cache)."""
     raw, t_read = timed("read (input sheets)", lambda: jobs.read_inputs(path))
     ledger, t_parse = timed("parse (records + 问题)", lambda: parse_ledger(raw))
+    return _compute_and_write(path, ledger, t_read + t_parse)
+
+
+def bench_run_warm(path: Path) -> float:
+    """The usual run: the sheets that did not change since the last run come from the parse cache."""
+    jobs.load(path)  # the previous run (fills the cache); then a day's new payment arrives
+    save_changes(path, append={"收款": [{"收据号": "BENCH-1", "收款日期": AS_OF, "房号": "1-1-101",
+                                       "金额": Decimal("100.00"), "渠道": "现金"}]}, backups=1)
+    ledger, t_load = timed("load (cache + changed sheets: 收款)", lambda: load_ledger(path))
+    return _compute_and_write(path, ledger, t_load)
+
+
+def _compute_and_write(path: Path, ledger, t_load: float) -> float:
     changes, t_compute = timed("compute (allocation, late fee, rates)", lambda: jobs.job_run(ledger, AS_OF))
     digest = file_digest(path)
     _, t_write = timed("write (output sheets, atomic)", lambda: save_changes(
         path, replace=changes.replace, audit=[{"操作": "bench run", "数量": 0}], expect_digest=digest, backups=1))
-    total = t_read + t_parse + t_compute + t_write
+    total = t_load + t_compute + t_write
     print(f"  {'feebook run total':<40s} {total:6.2f} s")
     return total
 
@@ -88,7 +105,7 @@ def bench_bill(path: Path) -> float:
 def child(kind: str, path: Path) -> int:
     """One measurement in a fresh process, so that peak memory is that command's own."""
     with paused_gc():  # as the feebook command line does
-        total = {"floor": floor_read, "run": bench_run, "bill": bench_bill}[kind](path)
+        total = {"floor": floor_read, "run": bench_run, "warm": bench_run_warm, "bill": bench_bill}[kind](path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  {'peak memory (' + kind + ')':<40s} {peak:6.0f} MB")
     print(f"RESULT {total:.4f} {peak:.1f}")
@@ -126,8 +143,12 @@ def main(argv=None) -> int:
     shutil.copyfile(source, work)
     print(f"estate: {args.units:,} units × {args.quarters} quarters, {source.stat().st_size / 1e6:.1f} MB")
     floor, _ = measure("floor", work)
+    os.environ["FEEBOOK_CACHE_DIR"] = str(folder / "parse-cache")
+    shutil.rmtree(folder / "parse-cache", ignore_errors=True)
     run, run_peak = measure("run", work)
-    print(f"  ratio run / floor: {run / floor:.2f}× (goal ≤ 2.5×); peak {run_peak:,.0f} MB (goal < 1,024 MB)")
+    print(f"  ratio cold run / floor: {run / floor:.2f}× (goal ≤ 2.5×); peak {run_peak:,.0f} MB (goal < 1,024 MB)")
+    warm, warm_peak = measure("warm", work)
+    print(f"  ratio warm run / floor: {warm / floor:.2f}× (goal ≤ 2.5×); peak {warm_peak:,.0f} MB")
     bill, bill_peak = measure("bill", work)
     print(f"  ratio bill / floor: {bill / floor:.2f}× (goal ≤ 2.5×); peak {bill_peak:,.0f} MB")
     return 0

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for ledger_builders
+# the parsed-sheet cache of this test session lives in a folder of its own, never the user's
+os.environ["FEEBOOK_CACHE_DIR"] = tempfile.mkdtemp(prefix="feebook-test-cache-")
 
 DEMO_AS_OF = dt.date(2026, 11, 22)
 

@@ -23,7 +23,7 @@ from .engine.rates import collection_rates
 from .money import ZERO
 from .periods import Period
 from .records import ERROR, Charge, Ledger, Problem
-from .workbook.parse import parse_ledger
+from .workbook.cache import load_ledger
 from .workbook.reader import file_digest, read_workbook
 from .workbook.writer import Formula, SheetOutput, save_changes
 
@@ -57,7 +57,7 @@ def load(path) -> LoadedBook:
     """Read and parse a workbook file (raises WorkbookError for files that are not workbooks)."""
     path = Path(path)
     digest = file_digest(path)
-    return LoadedBook(path, parse_ledger(read_inputs(path)), digest)
+    return LoadedBook(path, load_ledger(path), digest)
 
 
 def read_inputs(path):

@@ -68,6 +68,9 @@ class Period:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self):  # unpickled through the constructor, so the derived values are computed again
+        return Period, (self.year, self.first_month, self.months)
+
     @property
     def is_quarter(self) -> bool:
         return self.months == 3

@@ -5,7 +5,9 @@ written back to the workbook is turned into a row by the workbook layer.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
@@ -347,3 +349,19 @@ class Ledger:
 
     def item_by_code(self) -> dict[str, FeeItem]:
         return {i.code: i for i in self.items}
+
+
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _reduce_by_constructor(self):
+    """Pickle a record as ``cls(*fields)``: unpickled records are built like fresh ones
+    (with their derived values and the compact instance layout that attribute access is fast on)."""
+    return self.__class__, tuple(getattr(self, name) for name in _field_names(self.__class__))
+
+
+for _record in (Source, Problem, FeeItem, Unit, MeterReading, SharedCost, Charge, Payment, Waiver, Contact,
+                InstallmentPlan, Complaint, Assistant, CommissionRule, BankBatch, BankDebit, HangProposal):
+    _record.__reduce__ = _reduce_by_constructor

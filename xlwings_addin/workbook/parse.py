@@ -567,30 +567,53 @@ def _hang(row: Row) -> HangProposal:
     )
 
 
-def parse_ledger(raw: dict[str, RawSheet]) -> Ledger:
-    """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions."""
+# sheet → (Ledger field, row builder, is the sheet required?) — in the order problems are listed
+RECORD_SHEETS: dict[str, tuple[str, Callable[[Row], object], bool]] = {
+    schema.ITEMS: ("items", _item, True),
+    schema.UNITS: ("units", _unit, True),
+    schema.READINGS: ("readings", _reading, False),
+    schema.SHARED: ("shared_costs", _shared, False),
+    schema.CHARGES: ("charges", _charge, False),
+    schema.PAYMENTS: ("payments", _payment, False),
+    schema.WAIVERS: ("waivers", _waiver, False),
+    schema.CONTACTS: ("contacts", _contact, False),
+    schema.PLANS: ("plans", _plan, False),
+    schema.COMPLAINTS: ("complaints", _complaint, False),
+    schema.ASSISTANTS: ("assistants", _assistant, False),
+    schema.BANK_BATCHES: ("bank_batches", _bank_batch, False),
+    schema.BANK_DEBITS: ("bank_debits", _bank_debit, False),
+    schema.HANG: ("hangings", _hang, False),
+    schema.COMMISSION_RULES: ("commission_rules", _rule, False),
+}
+
+
+def parse_sheet(name: str, raw: dict[str, RawSheet]) -> tuple[list, list[Problem]]:
+    """One record sheet → (records, its problems).  Depends on that sheet alone (so it can be cached)."""
     problems: list[Problem] = []
-    parser = SheetParser(raw, problems)
-    settings = _settings(parser)
-    items = parser.parse(schema.ITEMS, _item, required_sheet=True)
-    units = parser.parse(schema.UNITS, _unit, required_sheet=True)
-    ledger_parts = dict(
-        readings=parser.parse(schema.READINGS, _reading),
-        shared_costs=parser.parse(schema.SHARED, _shared),
-        charges=parser.parse(schema.CHARGES, _charge),
-        payments=parser.parse(schema.PAYMENTS, _payment),
-        waivers=parser.parse(schema.WAIVERS, _waiver),
-        contacts=parser.parse(schema.CONTACTS, _contact),
-        plans=parser.parse(schema.PLANS, _plan),
-        complaints=parser.parse(schema.COMPLAINTS, _complaint),
-        assistants=parser.parse(schema.ASSISTANTS, _assistant),
-        bank_batches=parser.parse(schema.BANK_BATCHES, _bank_batch),
-        bank_debits=parser.parse(schema.BANK_DEBITS, _bank_debit),
-        hangings=parser.parse(schema.HANG, _hang),
-    )
-    rules = parser.parse(schema.COMMISSION_RULES, _rule) if schema.COMMISSION_RULES in raw else []
-    if not rules:
-        rules = default_commission_rules()
+    _field, build, required = RECORD_SHEETS[name]
+    records = SheetParser(raw, problems).parse(name, build, required_sheet=required)
+    return records, problems
+
+
+def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Ledger:
+    """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions.
+
+    ``parsed`` may hold sheets already parsed (name → (records, problems), e.g.
+    from the cache of unchanged sheets); the others are parsed from ``raw``.
+    """
+    problems: list[Problem] = []
+    settings = _settings(SheetParser(raw, problems))
+    parts: dict[str, list] = {}
+    for name, (field_name, _build, _required) in RECORD_SHEETS.items():
+        if parsed is not None and name in parsed:
+            records, sheet_problems = parsed[name]
+        else:
+            records, sheet_problems = parse_sheet(name, raw)
+        parts[field_name] = list(records)
+        problems.extend(sheet_problems)
+    items, units = parts.pop("items"), parts.pop("units")
+    rules = parts.pop("commission_rules") or default_commission_rules()
+    ledger_parts = parts
 
     # Cross-row checks: duplicates and references to unknown rooms/items.
     units = _unique(units, lambda u: u.room, "房号", problems)

@@ -1,0 +1,174 @@
+"""Never re-parse a sheet that did not change: a per-sheet cache of parsed records.
+
+The writer rewrites only the sheets that change (``save_changes``), so between
+two runs the big input sheets (应收 with 100,000+ rows, 抄表) usually keep
+exactly the same bytes in the .xlsx package.  Their parsed records (and their
+问题 rows) are kept in a cache file per workbook and sheet; a run reads and
+parses only the sheets whose bytes changed.
+
+A cache entry is used only when all of these are unchanged: the sheet's part
+name, CRC-32 and sizes in the zip directory; the CRC-32 and sizes of
+workbook.xml (sheet names, hidden flags), sharedStrings.xml and styles.xml
+(which decide text and date values); and the code that parses (a digest of
+the parser's source files and the Python version).  Anything unreadable in
+the cache is ignored and the sheet is parsed again: the cache can make a run
+faster, never different.
+
+Where: ``$FEEBOOK_CACHE_DIR`` or the user's cache folder
+(``%LOCALAPPDATA%\\feebook\\cache`` on Windows, ``~/.cache/feebook`` elsewhere),
+never beside the workbook; ``FEEBOOK_CACHE=0`` turns it off.  Cache files are
+pickles written by this program for this user only (the folder is created
+private); like any pickle, they must not come from anyone else.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import operator
+import os
+import pickle
+import sys
+import tempfile
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Optional
+
+from .. import schema
+from .. import records as records_module
+from ..records import Ledger, Source
+from . import parse
+from .reader import read_workbook, sheet_parts
+
+_SHARED_PARTS = ("xl/workbook.xml", "xl/sharedStrings.xml", "xl/styles.xml")
+MIN_ROWS_TO_CACHE = 200  # small sheets parse faster than a cache file loads
+
+
+def _code_version() -> str:
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha1(sys.version.encode())
+    for source in (here / "parse.py", here / "reader.py", here / "raw.py", here.parent / "records.py",
+                   here.parent / "schema.py", here.parent / "periods.py", here.parent / "money.py"):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_VERSION = _code_version()
+
+
+def cache_dir() -> Optional[Path]:
+    if os.environ.get("FEEBOOK_CACHE", "1") == "0":
+        return None
+    configured = os.environ.get("FEEBOOK_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "feebook" / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "feebook"
+
+
+def sheet_keys(path: Path) -> dict[str, tuple]:
+    """Input sheet name → the key its cached records must match."""
+    with zipfile.ZipFile(path) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        parts = sheet_parts(z)
+    shared = tuple((n, infos[n].CRC, infos[n].file_size) for n in _SHARED_PARTS if n in infos)
+    keys = {}
+    for p in parts:
+        info = infos.get(p.get("part") or "")
+        if p["name"] in parse.RECORD_SHEETS and info is not None:
+            keys[p["name"]] = (p["part"], info.CRC, info.file_size, info.compress_size, shared, CODE_VERSION)
+    return keys
+
+
+def _entry_file(folder: Path, path: Path, sheet: str) -> Path:
+    name = hashlib.sha1(f"{path.resolve()}\0{sheet}".encode("utf-8")).hexdigest()
+    return folder / f"{name}.pickle"
+
+
+def _pack(records: list):
+    """Records of one sheet as columns of plain values (Decimals as text, dates as day numbers).
+
+    Columns of plain values pickle and load several times faster than the
+    records themselves; the records are rebuilt through their constructors.
+    """
+    if not records:
+        return None
+    cls = records[0].__class__
+    names = [f.name for f in dataclasses.fields(cls)]
+    if names[-1] != "source" or any(r.__class__ is not cls for r in records):
+        return None
+    columns = []
+    for name in names[:-1]:
+        values = list(map(operator.attrgetter(name), records))
+        kinds = set(map(type, values))
+        if kinds == {Decimal}:
+            columns.append(("decimal", list(map(str, values))))
+        elif kinds == {Decimal, type(None)}:
+            columns.append(("decimal?", [None if v is None else str(v) for v in values]))
+        elif kinds == {dt.date}:
+            columns.append(("date", [v.toordinal() for v in values]))
+        else:
+            columns.append(("", values))
+    return cls.__name__, records[0].source.sheet, columns, [r.source.cell for r in records]
+
+
+_DECODE = {"decimal": lambda col: list(map(Decimal, col)), "date": lambda col: list(map(dt.date.fromordinal, col)),
+           "decimal?": lambda col: [None if v is None else Decimal(v) for v in col], "": lambda col: col}
+
+
+def _unpack(packed) -> list:
+    name, sheet, columns, cells = packed
+    cls = getattr(records_module, name)
+    decoded = [_DECODE[kind](values) for kind, values in columns]
+    return [cls(*row, Source(sheet, cell)) for *row, cell in zip(*decoded, cells)]
+
+
+def _load_entry(file: Path, key: tuple):
+    try:
+        with open(file, "rb") as f:
+            stored_key, packed, problems = pickle.load(f)
+        if stored_key != key:
+            return None
+        return _unpack(packed), problems
+    except Exception:  # missing, truncated, from another version: parse again
+        return None
+
+
+def _store_entry(folder: Path, file: Path, key: tuple, records: list, problems: list) -> None:
+    packed = _pack(records)
+    if packed is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((key, packed, problems), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, file)
+    except OSError:
+        pass  # a cache that cannot be written only makes the next run slower
+
+
+def load_ledger(path) -> Ledger:
+    """Like ``parse_ledger(read_workbook(path, INPUT_SHEETS))``, reading and parsing only changed sheets."""
+    path = Path(path)
+    folder = cache_dir()
+    keys = sheet_keys(path) if folder is not None else {}
+    reused: dict[str, tuple] = {}
+    for name, key in keys.items():
+        entry = _load_entry(_entry_file(folder, path, name), key)
+        if entry is not None:
+            reused[name] = entry
+    wanted = [name for name in schema.INPUT_SHEETS if name not in reused]
+    raw = read_workbook(path, wanted, clean=False)
+    if folder is not None and sheet_keys(path) != keys:
+        # the file was replaced while we read it: cached and fresh sheets may not belong
+        # together, so read everything from this version and cache nothing
+        return parse.parse_ledger(read_workbook(path, schema.INPUT_SHEETS, clean=False))
+    fresh = {name: parse.parse_sheet(name, raw) for name in parse.RECORD_SHEETS if name not in reused}
+    for name, (records, problems) in fresh.items():
+        sheet = raw.get(name)
+        if name in keys and sheet is not None and len(sheet.rows) >= MIN_ROWS_TO_CACHE:
+            _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems)
+    return parse.parse_ledger(raw, parsed={**reused, **fresh})
