@@ -39,7 +39,7 @@ from .. import schema
 from .. import records as records_module
 from ..records import Ledger, Source
 from . import parse
-from .reader import read_workbook, sheet_parts
+from .reader import check_xlsx_file, read_workbook, sheet_parts
 
 _SHARED_PARTS = ("xl/workbook.xml", "xl/sharedStrings.xml", "xl/styles.xml")
 MIN_ROWS_TO_CACHE = 200  # small sheets parse faster than a cache file loads
@@ -80,6 +80,13 @@ def sheet_keys(path: Path) -> dict[str, tuple]:
         if p["name"] in parse.RECORD_SHEETS and info is not None:
             keys[p["name"]] = (p["part"], info.CRC, info.file_size, info.compress_size, shared, CODE_VERSION)
     return keys
+
+
+def _keys_or_none(path: Path):
+    try:
+        return sheet_keys(path)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return None
 
 
 def _entry_file(folder: Path, path: Path, sheet: str) -> Path:
@@ -152,9 +159,12 @@ def _store_entry(folder: Path, file: Path, key: tuple, records: list, problems: 
 
 def load_ledger(path) -> Ledger:
     """Like ``parse_ledger(read_workbook(path, INPUT_SHEETS))``, reading and parsing only changed sheets."""
-    path = Path(path)
+    path = check_xlsx_file(path)  # a file that is no workbook is refused here, with the reader's message
     folder = cache_dir()
-    keys = sheet_keys(path) if folder is not None else {}
+    try:
+        keys = sheet_keys(path) if folder is not None else {}
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        folder, keys = None, {}  # let the reader say what is wrong with the file
     reused: dict[str, tuple] = {}
     for name, key in keys.items():
         entry = _load_entry(_entry_file(folder, path, name), key)
@@ -162,7 +172,7 @@ def load_ledger(path) -> Ledger:
             reused[name] = entry
     wanted = [name for name in schema.INPUT_SHEETS if name not in reused]
     raw = read_workbook(path, wanted, clean=False)
-    if folder is not None and sheet_keys(path) != keys:
+    if folder is not None and _keys_or_none(path) != keys:
         # the file was replaced while we read it: cached and fresh sheets may not belong
         # together, so read everything from this version and cache nothing
         return parse.parse_ledger(read_workbook(path, schema.INPUT_SHEETS, clean=False))
