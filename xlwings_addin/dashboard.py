@@ -127,28 +127,23 @@ def chart_package(sizes: dict) -> bytes:
             series.smooth = False
         axes(c, percent=True)
         ws.add_chart(c, f"A{anchor_row}")
+    def amount_columns(title: str, category_col: int, rows: int, anchor: str) -> None:
+        """A column chart of 元 amounts: categories in ``category_col``, values in the column right of it."""
+        c = BarChart()
+        c.type = "col"
+        c.title = title
+        c.y_axis.title = "元"
+        last = 1 + rows
+        c.add_data(Reference(ws, min_col=category_col + 1, min_row=1, max_row=last), titles_from_data=True)
+        c.set_categories(Reference(ws, min_col=category_col, min_row=2, max_row=last))
+        c.legend = None
+        axes(c)
+        ws.add_chart(c, anchor)
+
     if sizes["aging"]:
-        c = BarChart()
-        c.type = "col"
-        c.title = "欠费账龄分布（按应缴日期）"
-        c.y_axis.title = "元"
-        last = 1 + sizes["aging"]
-        c.add_data(Reference(ws, min_col=6, min_row=1, max_row=last), titles_from_data=True)
-        c.set_categories(Reference(ws, min_col=5, min_row=2, max_row=last))
-        c.legend = None
-        axes(c)
-        ws.add_chart(c, f"H{anchor_row}")
+        amount_columns("欠费账龄分布（按应缴日期）", 5, sizes["aging"], f"H{anchor_row}")
     if sizes["buildings"]:
-        c = BarChart()
-        c.type = "col"
-        c.title = "各楼栋欠费本金"
-        c.y_axis.title = "元"
-        last = 1 + sizes["buildings"]
-        c.add_data(Reference(ws, min_col=9, min_row=1, max_row=last), titles_from_data=True)
-        c.set_categories(Reference(ws, min_col=8, min_row=2, max_row=last))
-        c.legend = None
-        axes(c)
-        ws.add_chart(c, f"A{anchor_row + 17}")
+        amount_columns("各楼栋欠费本金", 8, sizes["buildings"], f"A{anchor_row + 17}")
     if sizes["channels"]:
         c = PieChart()
         c.title = "本期收款渠道"
