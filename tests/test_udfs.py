@@ -190,3 +190,23 @@ def test_every_udf_has_a_tooltip_and_argument_help():
         assert f.__doc__ == description and len(description) <= 255
         params = [p for p in inspect.signature(f).parameters if p != "caller"]
         assert set(arg_docs) == set(params), name
+
+
+def test_cells_asking_for_the_same_day_share_one_allocation(monkeypatch):
+    import datetime as dt
+    from decimal import Decimal
+
+    from ledger_builders import Q1, charge, ledger as make_ledger, pay, unit
+    from xlwings_addin import udfs
+
+    calls = []
+    real = udfs.allocate
+    monkeypatch.setattr(udfs, "allocate", lambda ledger, day: calls.append(day) or real(ledger, day))
+    book = make_ledger(units=[unit("A"), unit("B")], charges=[charge("A", Q1, "600.00"), charge("B", Q1, "300.00")],
+                       payments=[pay("1", "A", "2026-02-04", "600.00")])
+    day = dt.date(2026, 3, 1)
+    first = udfs.allocation_of(book, day)
+    assert udfs.allocation_of(book, day) is first and calls == [day]
+    # A paid 10 days late (600 × 0.0003 × 10 = 1.80); B owes 300 for 35 days (300 × 0.0003 × 35 = 3.15)
+    assert first.accounts["A"].fee_outstanding == Decimal("1.80")
+    assert first.accounts["B"].fee_outstanding == Decimal("3.15")

@@ -163,6 +163,20 @@ def ledger_of(caller) -> Ledger:
     return ledger
 
 
+_ALLOCATIONS: dict = {}  # (id(ledger), as_of) → (ledger, allocation)
+
+
+def allocation_of(ledger: Ledger, day):
+    """The ledger's allocation as of ``day``, computed once for all the cells that ask for it
+    (a column of =FB_ARREARS(...) must not replay the whole ledger once per cell)."""
+    hit = _ALLOCATIONS.get((id(ledger), day))
+    if hit is None or hit[0] is not ledger:
+        if len(_ALLOCATIONS) >= 8:
+            _ALLOCATIONS.clear()
+        hit = _ALLOCATIONS[(id(ledger), day)] = (ledger, allocate(ledger, day))
+    return hit[1]
+
+
 def _unit(ledger: Ledger, room: str):
     unit = ledger.unit_by_room().get(room)
     if unit is None:
@@ -204,7 +218,7 @@ def FB_ARREARS(room, as_of=None, caller=None):
     def compute():
         ledger, key, day = ledger_of(caller), _room(room), _as_of(as_of)
         unit = _unit(ledger, key)
-        line = arrears_of(unit, allocate(ledger, day).accounts[key], day)
+        line = arrears_of(unit, allocation_of(ledger, day).accounts[key], day)
         return 0.0 if line is None else float(line.total)
     return _safe(compute)
 
@@ -228,7 +242,7 @@ def FB_RATE(scope, period, as_of=None, caller=None):
                 break
         else:
             raise BadArgument(f"范围不存在：{label}")
-        rows = collection_rates(ledger, allocate(ledger, day), periods=[p],
+        rows = collection_rates(ledger, allocation_of(ledger, day), periods=[p],
                                 scopes={candidate: scopes[candidate]}, as_of=day)
         rate = rows[0].current_rate if rows else None
         if rate is None:
@@ -266,7 +280,7 @@ def FB_STAGE(room, as_of=None, caller=None):
 
         ledger, key, day = ledger_of(caller), _room(room), _as_of(as_of)
         _unit(ledger, key)
-        task = stage_of(ledger, None, key, day)
+        task = stage_of(ledger, allocation_of(ledger, day), key, day)
         if task is None:
             return "无需催收"
         return f"{task.stage}（{task.hold}）" if task.held and task.hold else task.stage
