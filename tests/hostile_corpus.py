@@ -325,7 +325,7 @@ CASES: list[Case] = [
         Want(ERR, "房屋", "A5", "房号“1-1-101”重复")], exact=True),
     _case("duplicate_receipt", lambda b: b.sheets["收款"].append(
         _pay_row("R001", dt.date(2026, 3, 1), "1-1-201", 100)), problems=[
-        Want(ERR, "收款", "D4", "收据号“R001”重复")], exact=True),  # the record's cell is its 金额
+        Want(ERR, "收款", "A4", "收据号“R001”重复")], exact=True),  # at the repeated 收据号 itself
     _case("negative_meter_usage", lambda b: _set(b, "抄表", "E2", 90), command=BILL, problems=[
         Want(ERR, "抄表", "E2", "用量为负")]),
     _case("unknown_room_payment", lambda b: b.sheets["收款"].append(

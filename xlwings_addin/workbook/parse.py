@@ -229,14 +229,24 @@ class SheetParser:
 
     def parse(self, name: str, build: Callable[[Row], object], required_sheet: bool = False) -> list:
         out = []
+        unique = UNIQUE_KEYS.get(name)  # (header, key of a record): a repeated key keeps the first row
+        seen: dict = {}
         for row in self.rows(name, required_sheet):
             try:
                 record = build(row)
             except BadCell as exc:
                 self.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理"))
                 continue
-            if record is not None:
-                out.append(record)
+            if record is None:
+                continue
+            if unique is not None:
+                header, key = unique[0], unique[1](record)
+                if key in seen:
+                    self.problems.append(Problem.error(
+                        row.source(header), f"{header}“{key}”重复（首次出现在 {seen[key]}），此行未处理"))
+                    continue
+                seen[key] = row.source(header)
+            out.append(record)
         return out
 
 
@@ -587,6 +597,15 @@ RECORD_SHEETS: dict[str, tuple[str, Callable[[Row], object], bool]] = {
 }
 
 
+# sheet → (header, key): rows repeating a key are problems, the first row counts
+UNIQUE_KEYS: dict[str, tuple[str, Callable]] = {
+    schema.UNITS: ("房号", lambda u: u.room),
+    schema.ITEMS: ("项目编码", lambda i: i.code),
+    schema.CHARGES: ("账单号", lambda c: c.bill_no),
+    schema.PAYMENTS: ("收据号", lambda p: p.receipt_no),
+}
+
+
 def parse_sheet(name: str, raw: dict[str, RawSheet]) -> tuple[list, list[Problem]]:
     """One record sheet → (records, its problems).  Depends on that sheet alone (so it can be cached)."""
     problems: list[Problem] = []
@@ -615,16 +634,9 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Led
     rules = parts.pop("commission_rules") or default_commission_rules()
     ledger_parts = parts
 
-    # Cross-row checks: duplicates and references to unknown rooms/items.
-    units = _unique(units, lambda u: u.room, "房号", problems)
-    items = _unique(items, lambda i: i.code, "项目编码", problems)
+    # Cross-sheet checks: references to unknown rooms/items (repeated keys are caught per sheet).
     rooms = {u.room for u in units}
     codes = {i.code for i in items}
-    for key in ("charges", "payments"):
-        ledger_parts[key] = _unique(
-            ledger_parts[key], (lambda r: r.bill_no) if key == "charges" else (lambda r: r.receipt_no),
-            "账单号" if key == "charges" else "收据号", problems,
-        )
     for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints", "hangings"):
         kept = []
         for record in ledger_parts[key]:
@@ -656,16 +668,3 @@ def default_commission_rules() -> list[CommissionRule]:
         rules.append(CommissionRule(month, Decimal(lower), Decimal(upper) if upper else None, slope, intercept,
                                     formula, Source(schema.COMMISSION_RULES, "")))
     return rules
-
-
-def _unique(records: list, key: Callable, label: str, problems: list[Problem]) -> list:
-    seen: dict = {}
-    out = []
-    for record in records:
-        k = key(record)
-        if k in seen:
-            problems.append(Problem.error(record.source, f"{label}“{k}”重复（首次出现在 {seen[k].source}），此行未处理"))
-            continue
-        seen[k] = record
-        out.append(record)
-    return out
