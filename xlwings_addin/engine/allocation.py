@@ -35,7 +35,6 @@ from decimal import Decimal
 from typing import Optional
 
 from ..money import ZERO
-from ..periods import Period
 from ..records import Charge, Ledger, Payment, Problem, Settings, Waiver
 from .late_fee import accrued_late_fee, court_reference_rate
 
@@ -89,12 +88,6 @@ class ChargeStatus:
     def fee_ref_outstanding(self) -> Decimal:
         return max(ZERO, self.late_fee_ref - self.fee_paid - self.fee_waived)
 
-    @property
-    def paid_off_on(self) -> Optional[dt.date]:
-        """The day the principal was fully settled (None while open)."""
-        if self.open > 0:
-            return None
-        return max((s.day for s in self.settlements), default=self.charge.payable_from)
 
 
 @dataclass(frozen=True)
@@ -355,10 +348,6 @@ def _net_credit_notes(charges) -> list[Charge]:
             if c.amount - cut > 0:
                 out.append(dataclasses.replace(c, amount=c.amount - cut))
     return out
-
-
-def period_of(status: ChargeStatus) -> Period:
-    return status.charge.period
 
 
 def conservation_gap(account: UnitAccount) -> Decimal:
