@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from . import schema
 from .daily_report import daily_report, daily_sheet
 from .engine.allocation import allocate
-from .engine.dunning import (HOLD, STAGES, DunningResult, PostingLine, dunning_tasks, new_hang_proposals,
-                             posting_list, task_row)
+from .engine.dunning import (STAGES, DunningResult, PostingLine, dunning_tasks, new_hang_proposals, posting_list,
+                             task_row)
 from .engine.holidays import day_info
 from .jobs import Changes, problems_sheet
 from .money import ZERO
@@ -132,7 +132,3 @@ def posting_sheet(hang: HangList, as_of: dt.date, center: str = "", periods: int
     rows.append([f"{center}欠费公示（截至 {as_of:%Y-%m-%d}）：以上房屋物业服务费已欠缴{periods}期及以上，请业主尽快到服务中心缴纳。"
                  "已缴纳的业主请忽略。"])
     return SheetOutput("挂牌公示", ["序号", "房号", "业主", "欠费期数"], rows, {"序号": "int", "欠费期数": "int"})
-
-
-def held_rooms(result: DunningResult) -> list[str]:
-    return [t.room for t in result.tasks if t.stage == HOLD]
