@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from python_calamine import CalamineWorkbook  # noqa: E402
 
-from xlwings_addin import jobs  # noqa: E402
-from xlwings_addin.gcpause import paused_gc  # noqa: E402
+from xlwings_addin.jobs import ledger as jobs  # noqa: E402
+from xlwings_addin.faces.gcpause import paused_gc  # noqa: E402
 from xlwings_addin.demo import build_demo_workbook  # noqa: E402
-from xlwings_addin.periods import period_containing  # noqa: E402
+from xlwings_addin.ledger.periods import period_containing  # noqa: E402
 from xlwings_addin.workbook.cache import load_ledger  # noqa: E402
 from xlwings_addin.workbook.parse import parse_ledger  # noqa: E402
 from xlwings_addin.workbook.reader import file_digest  # noqa: E402

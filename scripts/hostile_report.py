@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     kills = {"trials": 0, "broken": 0, "failures": []}
     if args.kills:
         from xlwings_addin.demo import build_demo_workbook
-        from xlwings_addin.jobs import apply_to_file, job_bill, load
+        from xlwings_addin.jobs.ledger import apply_to_file, job_bill, load
 
         book = folder / "kill" / "示例花园_收费大表.xlsx"
         book.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ company letterhead, document number, date as 2026年11月22日, a seal/signature
 block, and on the 催缴函 a 送达回执 to tear off.
 
 Every variable used here must be produced by
-:func:`xlwings_addin.letters_context.letter_context`; tests/test_letters.py
+:func:`xlwings_addin.documents.contexts.letter_context`; tests/test_letters.py
 checks that with ``get_undeclared_template_variables``.  Re-running the script
 gives the same files (fixed core properties).
 """

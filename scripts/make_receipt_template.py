@@ -6,7 +6,7 @@ An ordinary Word file staff may edit: docxtpl (Jinja) tags in plain runs, one
 tag per run, the paid lines as a ``{%tr for … %}`` table row.  A5 landscape,
 宋体 with East-Asian and Latin font names set (LibreOffice falls back to Noto
 CJK).  Every variable here is produced by
-:func:`xlwings_addin.receipts.receipt_context` (tests/test_receipts.py checks
+:func:`xlwings_addin.jobs.receipts.receipt_context` (tests/test_receipts.py checks
 that with ``get_undeclared_template_variables``).  Re-running gives the same
 file (fixed core properties).
 """

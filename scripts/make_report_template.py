@@ -3,7 +3,7 @@
 Structure of seed 002 (物业费催收总结报告范文): 报告背景, 催收进度统计 (已收/未收),
 催收效果评估 and 成功率, 逾期原因分析, 欠费特点 (by duration / amount / building),
 问题与改进, 下期目标.  Every "XX" of the seed is a tag filled from the workbook by
-xlwings_addin/report.py.  Staff may edit the wording in Word; keep the {{ }} tags.
+xlwings_addin/documents/report.py.  Staff may edit the wording in Word; keep the {{ }} tags.
 
     /work/venv/bin/python scripts/make_report_template.py [output.docx]
 """

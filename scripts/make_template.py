@@ -1,4 +1,4 @@
-"""Regenerate the empty template workbooks/收费大表.xlsx from xlwings_addin/schema.py.
+"""Regenerate the empty template workbooks/收费大表.xlsx from xlwings_addin/ledger/schema.py.
 
 Usage: python scripts/make_template.py [output.xlsx]
 """

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xlwings_addin.cli import main  # noqa: E402
+from xlwings_addin.faces.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(["schedule", *sys.argv[1:]]))

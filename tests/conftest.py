@@ -21,7 +21,7 @@ DEMO_AS_OF = dt.date(2026, 11, 22)
 def demo_workbook(tmp_path_factory) -> Path:
     """The ``feebook demo`` estate (300 units, 2025Q3–2026Q4), billed and run as of 2026-11-22.  Read-only!"""
     from xlwings_addin.demo import build_demo_workbook
-    from xlwings_addin.jobs import apply_to_file, job_bill, job_run, load
+    from xlwings_addin.jobs.ledger import apply_to_file, job_bill, job_run, load
 
     path = tmp_path_factory.mktemp("demo") / "示例花园_收费大表.xlsx"
     periods = build_demo_workbook(path, as_of=DEMO_AS_OF)

@@ -44,7 +44,7 @@ from typing import Callable, Optional
 
 import openpyxl
 
-from xlwings_addin import schema
+from xlwings_addin.ledger import schema
 from xlwings_addin.workbook.raw import column_letter
 
 AS_OF = "2026-03-31"
@@ -232,7 +232,7 @@ def _dates_bad(book: Book) -> None:
 def _check_dates_text(path: Path, outcome) -> Optional[str]:
     # D1..D8 all read as 2026-02-04: 7 × 100 + 50 = 750.00 pays 1-1-101's 750.00 with 10 days' late fee
     # 750 × 0.0003 × 10 = 2.25 (nothing in 欠费明细 for principal, and no 问题 from 收款)
-    from xlwings_addin.jobs import load
+    from xlwings_addin.jobs.ledger import load
     ledger = load(path).ledger
     days = {p.receipt_no: p.paid_on for p in ledger.payments}
     if len(days) != 8 or set(days.values()) != {dt.date(2026, 2, 4)}:
@@ -268,7 +268,7 @@ def _emoji(book: Book) -> None:
 
 
 def _check_emoji(path: Path, outcome) -> Optional[str]:
-    from xlwings_addin.jobs import load
+    from xlwings_addin.jobs.ledger import load
     owners = {u.room: u.owner for u in load(path).ledger.units}
     if owners.get("1-1-101") != "张三😀":
         return f"owner 1-1-101 read as {owners.get('1-1-101')!r}"
@@ -410,7 +410,7 @@ class Outcome:
 
 def run_cli(argv: list) -> tuple[Optional[int], str, str, bool]:
     """``feebook argv`` in-process: (exit code, stdout, stderr, crashed)."""
-    from xlwings_addin import cli
+    from xlwings_addin.faces import cli
 
     out, err = io.StringIO(), io.StringIO()
     crashed = False
@@ -541,7 +541,7 @@ def counts(outcomes: list[Outcome]) -> dict:
 
 # --------------------------------------------------------------------------- kill during save (through the CLI)
 
-FEEBOOK = [sys.executable, "-m", "xlwings_addin.cli"]
+FEEBOOK = [sys.executable, "-m", "xlwings_addin.faces.cli"]
 REPO = Path(__file__).resolve().parent.parent
 
 

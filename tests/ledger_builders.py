@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from xlwings_addin.periods import Period
-from xlwings_addin.records import Charge, FeeItem, Ledger, Payment, Settings, Unit, Waiver
+from xlwings_addin.ledger.periods import Period
+from xlwings_addin.ledger.records import Charge, FeeItem, Ledger, Payment, Settings, Unit, Waiver
 
 D = Decimal
 Q1, Q2, Q3, Q4 = (Period.quarter(2026, q) for q in (1, 2, 3, 4))

@@ -2,7 +2,7 @@
 
 * every button's ``onAction`` in the *built* FeeLedger.xlam names a Sub that
   exists in its vbaProject (read back with olevba);
-* every such Sub's RunPython names a function of xlwings_addin.macros with no
+* every such Sub's RunPython names a function of xlwings_addin.faces.macros with no
   required argument;
 * every such function runs here against the demo workbook, through the fake
   book (tests/fake_xlwings.py), and writes what its CLI command writes.
@@ -21,11 +21,13 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from fake_xlwings import book_from_file
-from xlwings_addin import macros, schema, udfs
+from xlwings_addin.faces import macros
+from xlwings_addin.ledger import schema
+from xlwings_addin.faces import udfs
 from xlwings_addin.workbook.live import read_book
 
 ROOT = Path(__file__).resolve().parent.parent
-XLAM = ROOT / "xlwings_addin" / "addin" / "FeeLedger.xlam"
+XLAM = ROOT / "xlwings_addin" / "faces" / "addin" / "FeeLedger.xlam"
 AS_OF = dt.date(2026, 11, 22)
 NS_UI = "{http://schemas.microsoft.com/office/2009/07/customui}"
 
@@ -64,7 +66,7 @@ def ribbon_macros() -> list[str]:
     names = []
     for button in built_ribbon():
         body = vba.get(button.get("onAction"), "")
-        m = re.search(r'RunPython "import xlwings_addin\.macros as m; m\.(\w+)\(\)"', body)
+        m = re.search(r'RunPython "import xlwings_addin\.faces\.macros as m; m\.(\w+)\(\)"', body)
         if m:
             names.append(m.group(1))
     return names
@@ -109,10 +111,10 @@ def test_every_button_calls_an_existing_callback_that_runs_an_existing_macro():
     for button in buttons:
         action = button.get("onAction")
         assert action in subs, f"{button.get('label')}: VBA callback {action} missing from the built add-in"
-        m = re.search(r'RunPython "import xlwings_addin\.macros as m; m\.(\w+)\(\)"', subs[action])
-        assert m, f"{action} does not RunPython a macro of xlwings_addin.macros"
+        m = re.search(r'RunPython "import xlwings_addin\.faces\.macros as m; m\.(\w+)\(\)"', subs[action])
+        assert m, f"{action} does not RunPython a macro of xlwings_addin.faces.macros"
         func = getattr(macros, m.group(1), None)
-        assert callable(func), f"{action} names xlwings_addin.macros.{m.group(1)}, which does not exist"
+        assert callable(func), f"{action} names xlwings_addin.faces.macros.{m.group(1)}, which does not exist"
         required = [p for p in inspect.signature(func).parameters.values()
                     if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         assert not required, f"{func.__name__} has required arguments {required}"
@@ -125,13 +127,13 @@ def test_vba_project_has_xlwings_runpython_and_the_udf_wrappers():
     assert "Public Function RunPython(" in vba["xlwings"]
     assert 'PROJECT_NAME As String = "xlwings"' in vba["xlwings"]  # reads the same xlwings.conf as the xlwings add-in
     assert vba["FeeLedger"].replace("\r\n", "\n").strip() == \
-        (ROOT / "xlwings_addin/addin/FeeLedger.bas").read_text(encoding="ascii").strip()
+        (ROOT / "xlwings_addin/faces/addin/FeeLedger.bas").read_text(encoding="ascii").strip()
     for name in udfs.HELP:
         params = [p for p in inspect.signature(getattr(udfs, name)).parameters if p != "caller"]
         m = re.search(rf"^Function {name}\(([^)]*)\)", vba["xlwings_udfs"], re.M)
         assert m, f"no VBA wrapper for {name}"
         assert [a.replace("Optional ", "") for a in m.group(1).split(", ")] == params
-        assert f'XLPy.CallUDF("xlwings_addin.udfs", "{name}"' in vba["xlwings_udfs"]
+        assert f'XLPy.CallUDF("xlwings_addin.faces.udfs", "{name}"' in vba["xlwings_udfs"]
     assert "Sub Workbook_Open()" in vba["ThisWorkbook"]
     for code in vba.values():  # VBA source is stored in a code page: keep it ASCII
         assert code.isascii()
@@ -159,7 +161,7 @@ def test_vba_compression_round_trips_through_olevba():
     spec.loader.exec_module(build_addin)
     rng = random.Random(7)
     samples = [b"", b"a", b"abcabcabc" * 1000, bytes(rng.randrange(256) for _ in range(9000)),
-               (ROOT / "xlwings_addin/addin/FeeLedger.bas").read_bytes() * 20]
+               (ROOT / "xlwings_addin/faces/addin/FeeLedger.bas").read_bytes() * 20]
     for data in samples:
         assert bytes(decompress_stream(bytearray(build_addin.ovba_compress(data)))) == data
 
@@ -261,7 +263,7 @@ def check_bank_export(book, tmp_path, monkeypatch):
 
 
 def check_bank_import(book, tmp_path, monkeypatch):
-    from xlwings_addin.bank import load_profile, simulate_return
+    from xlwings_addin.jobs.bank import load_profile, simulate_return
 
     exported = macros.bank_export(book, as_of=AS_OF)
     debits = rows_of(book, schema.BANK_DEBITS)

@@ -26,14 +26,15 @@ from pathlib import Path
 
 import pytest
 
-from xlwings_addin import bank, schema
-from xlwings_addin.bank import BankFileError
-from xlwings_addin.cli import main
+from xlwings_addin.jobs import bank
+from xlwings_addin.ledger import schema
+from xlwings_addin.jobs.bank import BankFileError
+from xlwings_addin.faces.cli import main
 from xlwings_addin.demo import template_path
 from xlwings_addin.engine.allocation import allocate
-from xlwings_addin.jobs import apply_to_file, load
-from xlwings_addin.periods import Period
-from xlwings_addin.receipts import receive
+from xlwings_addin.jobs.ledger import apply_to_file, load
+from xlwings_addin.ledger.periods import Period
+from xlwings_addin.jobs.receipts import receive
 from xlwings_addin.workbook.writer import save_changes
 
 D = Decimal
@@ -250,7 +251,7 @@ def _refused(workbook, profile, data) -> list[str]:
 
 
 def _profile_path(profile) -> Path:
-    return Path(bank.__file__).resolve().parent.parent / "workbooks" / "bank_profiles" / f"{profile.id}.json"
+    return next(d / f"{profile.id}.json" for d in bank.profile_dirs() if (d / f"{profile.id}.json").is_file())
 
 
 def test_rows_that_do_not_match_the_batch_are_refused_whole(workbook):
@@ -336,7 +337,7 @@ def test_cli_export_writes_file_and_batch(workbook, capsys):
 
 
 def test_demo_step(demo_copy, tmp_path, capsys):
-    from xlwings_addin.commands.bank import demo_step
+    from xlwings_addin.faces.commands.bank import demo_step
 
     demo_step(demo_copy, tmp_path, dt.date(2026, 11, 22))
     line = capsys.readouterr().out

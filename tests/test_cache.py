@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from xlwings_addin import schema
-from xlwings_addin.jobs import apply_to_file, job_run, load
+from xlwings_addin.ledger import schema
+from xlwings_addin.jobs.ledger import apply_to_file, job_run, load
 from xlwings_addin.workbook import cache, parse
 from xlwings_addin.workbook.reader import read_workbook
 from xlwings_addin.workbook.writer import save_changes

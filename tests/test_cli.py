@@ -10,8 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 
-from xlwings_addin import schema
-from xlwings_addin.cli import main
+from xlwings_addin.ledger import schema
+from xlwings_addin.faces.cli import main
 from xlwings_addin.demo import template_path
 from xlwings_addin.workbook.reader import read_workbook, sheet_parts
 from xlwings_addin.workbook.writer import save_changes
@@ -128,7 +128,7 @@ def test_locked_workbook_is_refused_and_untouched(tmp_path, capsys):
 
 def test_console_script_runs(tmp_path):
     path = small_workbook(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "xlwings_addin.cli", "check", str(path)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "xlwings_addin.faces.cli", "check", str(path)], capture_output=True,
                             text=True, encoding="utf-8", timeout=120)
     assert result.returncode == 1, result.stderr
     assert "收款!B3" in result.stdout and "Traceback" not in result.stderr
@@ -140,7 +140,7 @@ def test_an_unexpected_error_is_a_short_chinese_message_not_a_traceback(tmp_path
     def broken(*_args, **_kw):
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr("xlwings_addin.cli.job_run", broken)
+    monkeypatch.setattr("xlwings_addin.faces.cli.job_run", broken)
     assert main(["run", str(path), "--as-of", "2026-03-01"]) == 1
     err = capsys.readouterr().err
     assert "程序内部错误" in err and "Traceback" not in err

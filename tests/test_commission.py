@@ -15,7 +15,7 @@ from xlwings_addin.engine.commission import (
     tier_label,
     what_if,
 )
-from xlwings_addin.records import ERROR, Assistant, CommissionRule
+from xlwings_addin.ledger.records import ERROR, Assistant, CommissionRule
 from xlwings_addin.workbook.parse import default_commission_rules
 
 D = Decimal

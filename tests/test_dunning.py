@@ -5,15 +5,15 @@ import csv
 import datetime as dt
 
 
-from xlwings_addin.daily_report import daily_report
-from xlwings_addin.dunning_jobs import job_dunning, job_hang_list, posting_sheet
+from xlwings_addin.jobs.daily_report import daily_report
+from xlwings_addin.jobs.dunning import job_dunning, job_hang_list, posting_sheet
 from xlwings_addin.engine import dunning as dn
 from xlwings_addin.engine.dunning import (FORBIDDEN_WORDS, HOLD, dunning_tasks, limitation_of, mask_name,
                                           normalise_mobile, stage_of)
 from xlwings_addin.engine.holidays import calendar_problem, contact_allowed, day_info, next_contact_day
-from xlwings_addin.records import (BankBatch, BankDebit, Complaint, Contact, HangProposal, InstallmentPlan,
+from xlwings_addin.ledger.records import (BankBatch, BankDebit, Complaint, Contact, HangProposal, InstallmentPlan,
                                    Settings)
-from xlwings_addin.sms import neutralise, sms_reminders, write_sms_csv
+from xlwings_addin.exchange.sms import neutralise, sms_reminders, write_sms_csv
 
 from ledger_builders import D, Q1, Q2, Q3, charge, day, ledger, pay, unit
 
@@ -433,8 +433,8 @@ def test_daily_report_shows_principal_cleared_with_late_fee_left():
 def test_cli_dunning_export_sms_and_approved_hang_list(demo_copy, tmp_path, capsys):
     import openpyxl
 
-    from xlwings_addin.cli import main
-    from xlwings_addin.jobs import load
+    from xlwings_addin.faces.cli import main
+    from xlwings_addin.jobs.ledger import load
     from xlwings_addin.workbook.writer import save_changes
 
     assert main(["dunning", str(demo_copy), "--as-of", "2026-11-23"]) == 0

@@ -9,8 +9,8 @@ from xlwings_addin.engine.allocation import PREPAID, WAIVED, allocate, conservat
 from xlwings_addin.engine.billing import bill_period
 from xlwings_addin.engine.late_fee import accrued_late_fee, court_reference_rate
 from xlwings_addin.engine.rates import collection_rates
-from xlwings_addin.money import daxie, to_money
-from xlwings_addin.records import MeterReading, Settings, SharedCost
+from xlwings_addin.ledger.money import daxie, to_money
+from xlwings_addin.ledger.records import MeterReading, Settings, SharedCost
 
 from ledger_builders import D, Q1, Q2, Q3, charge, day, item, ledger, pay, unit, waiver
 
@@ -232,7 +232,7 @@ def test_arrears_line_is_aged_from_the_oldest_due_date():
 
 
 def test_collection_rates_with_and_without_waivers_and_prepaid():
-    from xlwings_addin.periods import Period
+    from xlwings_addin.ledger.periods import Period
 
     Q4_2025 = Period.quarter(2025, 4)
     units = [unit("A", building="1"), unit("B", building="1"), unit("C", building="2")]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import hostile_corpus as hc
-from xlwings_addin import schema
-from xlwings_addin.workbook import writer
+from xlwings_addin.ledger import schema
+from xlwings_addin.workbook import package, writer
 
 pytestmark = pytest.mark.hostile
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def test_disk_full_through_the_cli_leaves_the_workbook(tmp_path, monkeypatch, wh
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(writer, where, full)
+    monkeypatch.setattr(package if where == "_copy_member" else writer, where, full)
     code, out, err, crashed = hc.run_cli(["run", path, "--as-of", hc.AS_OF])
     assert not crashed and "Traceback" not in err, err
     assert code == 1
@@ -76,7 +76,7 @@ def test_disk_full_in_the_real_zip_write(tmp_path, monkeypatch):
     """The write itself (zipfile → the temp file) fails half-way, as a full disk does."""
     path = small_book(tmp_path)
     before = path.read_bytes()
-    real_write = writer.zipfile.ZipFile.writestr
+    real_write = package.zipfile.ZipFile.writestr
     calls = {"n": 0}
 
     def writestr(self, *a, **k):
@@ -85,7 +85,7 @@ def test_disk_full_in_the_real_zip_write(tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(self, *a, **k)
 
-    monkeypatch.setattr(writer.zipfile.ZipFile, "writestr", writestr)
+    monkeypatch.setattr(package.zipfile.ZipFile, "writestr", writestr)
     code, out, err, crashed = hc.run_cli(["run", path, "--as-of", hc.AS_OF])
     assert calls["n"] > 2  # the failure really happened inside the write
     assert not crashed and code == 1 and "磁盘空间不足" in err, err

@@ -12,7 +12,7 @@ import importlib.util
 import pytest
 
 import hostile_corpus as hc
-from xlwings_addin import schema
+from xlwings_addin.ledger import schema
 
 pytestmark = pytest.mark.hostile
 
@@ -52,9 +52,9 @@ def test_run_twice(demo_copy):
 
 
 def test_bank_import_twice(demo_copy, tmp_path):
-    if importlib.util.find_spec("xlwings_addin.commands.bank") is None:
+    if importlib.util.find_spec("xlwings_addin.faces.commands.bank") is None:
         pytest.skip("feebook bank 尚未提供")
-    from xlwings_addin.commands.bank import demo_step
+    from xlwings_addin.faces.commands.bank import demo_step
 
     demo_step(demo_copy, tmp_path, dt.date(2026, 11, 22))  # export + 回盘 with 2 failures + first import
     (returned,) = (tmp_path / "bank").glob("回盘_*")
@@ -66,7 +66,7 @@ def test_bank_import_twice(demo_copy, tmp_path):
 
 
 def test_letters_twice(demo_copy, tmp_path):
-    if importlib.util.find_spec("xlwings_addin.commands.letters") is None:
+    if importlib.util.find_spec("xlwings_addin.faces.commands.letters") is None:
         pytest.skip("feebook letters 尚未提供")
     argv = ["letters", demo_copy, "--kind", "催费通知单", "--building", "1", "--out", tmp_path / "letters",
             "--as-of", "2026-11-22"]

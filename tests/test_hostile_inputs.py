@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import hostile_corpus as hc
-from xlwings_addin.money import MoneyError, to_decimal, to_money
+from xlwings_addin.ledger.money import MoneyError, to_decimal, to_money
 
 pytestmark = pytest.mark.hostile
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def test_corpus_case(case, tmp_path):
 def test_real_process_never_prints_a_traceback(name, tmp_path):
     case = next(c for c in hc.CASES if c.name == name)
     path = case.build(tmp_path)
-    r = subprocess.run([sys.executable, "-m", "xlwings_addin.cli", case.command[0], str(path), *case.command[1:]],
+    r = subprocess.run([sys.executable, "-m", "xlwings_addin.faces.cli", case.command[0], str(path), *case.command[1:]],
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "Traceback" not in r.stderr
     assert r.returncode == case.exit_code

@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 
 import hostile_corpus as hc
-from xlwings_addin import schema
+from xlwings_addin.ledger import schema
 from xlwings_addin.workbook.writer import SheetOutput, write_new_workbook
 
 pytestmark = pytest.mark.hostile
@@ -73,9 +73,9 @@ def test_libreoffice_shows_inline_string_text_not_a_formula(tmp_path, soffice):
 
 
 def test_sms_csv_neutralises_formula_starts(tmp_path):
-    if importlib.util.find_spec("xlwings_addin.sms") is None:
-        pytest.skip("短信导出（xlwings_addin.sms）尚未提供")
-    from xlwings_addin import sms
+    if importlib.util.find_spec("xlwings_addin.exchange.sms") is None:
+        pytest.skip("短信导出（xlwings_addin.exchange.sms）尚未提供")
+    from xlwings_addin.exchange import sms
 
     export = sms.SmsExport(as_of=dt.date(2026, 3, 18), send_at=dt.datetime(2026, 3, 18, 9, 0))
     export.rows = [{"手机": t, "房号": t, "业主": t, "金额": 1, "短信内容": t, "计划发送时间": t} for t in HOSTILE]
@@ -88,7 +88,7 @@ def test_sms_csv_neutralises_formula_starts(tmp_path):
 
 
 def test_letters_autoescape_and_names_stay_in_the_folder(tmp_path):
-    if importlib.util.find_spec("xlwings_addin.commands.letters") is None:
+    if importlib.util.find_spec("xlwings_addin.faces.commands.letters") is None:
         pytest.skip("feebook letters 尚未提供")
     book = hc.Book()
     book.sheets["收款"] = book.sheets["收款"][:1]
@@ -115,7 +115,7 @@ def test_letters_autoescape_and_names_stay_in_the_folder(tmp_path):
 def test_no_phone_number_in_the_logs_of_a_demo_run(tmp_path):
     """``feebook demo``: its terminal output, 操作日志, any log file — no phone number of the estate."""
     out = tmp_path / "demo"
-    r = subprocess.run([sys.executable, "-m", "xlwings_addin.cli", "demo", "--units", "40", "--out", str(out)],
+    r = subprocess.run([sys.executable, "-m", "xlwings_addin.faces.cli", "demo", "--units", "40", "--out", str(out)],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
     (workbook,) = out.glob("*.xlsx")

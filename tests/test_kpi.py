@@ -7,7 +7,7 @@ from ledger_builders import Q3, Q4, charge, day, ledger, pay, unit, waiver
 
 from xlwings_addin.engine.allocation import allocate
 from xlwings_addin.engine.kpi import kpis, trend_rows
-from xlwings_addin.records import Assistant, Contact
+from xlwings_addin.ledger.records import Assistant, Contact
 
 D = Decimal
 AS_OF = day("2026-12-15")

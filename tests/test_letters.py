@@ -29,10 +29,10 @@ import pytest
 from docx import Document
 
 from ledger_builders import D, Q3, Q4, charge, day, item, ledger, pay, unit
-from xlwings_addin import letters as L
-from xlwings_addin.letters_context import (DEMAND, INSTALLMENT, KINDS, LAWYER, NOTICE, REMINDER, contact_rows,
+from xlwings_addin.documents import letters as L
+from xlwings_addin.documents.contexts import (DEMAND, INSTALLMENT, KINDS, LAWYER, NOTICE, REMINDER, contact_rows,
                                            installment_schedule, plan_letters, rate_cn)
-from xlwings_addin.records import Contact, InstallmentPlan, MeterReading
+from xlwings_addin.ledger.records import Contact, InstallmentPlan, MeterReading
 
 AS_OF = day("2026-11-22")
 HOSTILE = "{{ 7*7 }} & <李> {% if x %}"
@@ -266,16 +266,16 @@ def test_merged_print_file_holds_every_letter(tmp_path):
 
 
 def _contacts(path):
-    from xlwings_addin.jobs import load
+    from xlwings_addin.jobs.ledger import load
 
     return [c for c in load(path).ledger.contacts if c.date == dt.date(2026, 11, 22) and c.note == "催缴函"]
 
 
 def test_command_logs_once_and_selects_by_stage(demo_copy, tmp_path):
-    from xlwings_addin.cli import main
+    from xlwings_addin.faces.cli import main
     from xlwings_addin.engine.aging import arrears_list
     from xlwings_addin.engine.allocation import allocate
-    from xlwings_addin.jobs import load
+    from xlwings_addin.jobs.ledger import load
     from xlwings_addin.workbook.writer import SheetOutput, save_changes
 
     led = load(demo_copy).ledger

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO_AS_OF
-from xlwings_addin import schema
+from xlwings_addin.ledger import schema
 from xlwings_addin.engine.aging import arrears_list
 from xlwings_addin.engine.allocation import allocate
-from xlwings_addin.jobs import load
-from xlwings_addin.money import ZERO
+from xlwings_addin.jobs.ledger import load
+from xlwings_addin.ledger.money import ZERO
 
 pytestmark = pytest.mark.libreoffice
 

@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 from fake_xlwings import book_from_file, book_from_rows
-from xlwings_addin import schema
-from xlwings_addin.jobs import Changes, apply_to_file, job_run, load
+from xlwings_addin.ledger import schema
+from xlwings_addin.jobs.ledger import Changes, apply_to_file, job_run, load
 from xlwings_addin.workbook.live import apply_changes, read_book
 from xlwings_addin.workbook.parse import parse_ledger
 from xlwings_addin.workbook.reader import read_workbook

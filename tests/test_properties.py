@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from xlwings_addin.engine.allocation import allocate, conservation_gap
 from xlwings_addin.engine.billing import bill_period
 from xlwings_addin.engine.late_fee import accrued_late_fee
-from xlwings_addin.periods import Period
-from xlwings_addin.records import Charge, Ledger, Payment, Settings, Waiver
+from xlwings_addin.ledger.periods import Period
+from xlwings_addin.ledger.records import Charge, Ledger, Payment, Settings, Waiver
 
 from ledger_builders import D, item, ledger, unit
 

@@ -11,19 +11,18 @@ from docxtpl import DocxTemplate
 from ledger_builders import Q3, Q4, charge, day, ledger, pay, unit
 from test_bank import make_workbook
 
-from xlwings_addin import schema
-from xlwings_addin.cli import main
-from xlwings_addin.jobs import load
-from xlwings_addin.receipts import (
+from xlwings_addin.ledger import schema
+from xlwings_addin.faces.cli import main
+from xlwings_addin.jobs.ledger import load
+from xlwings_addin.jobs.receipts import (
     next_receipt_no,
     payment_effect,
     receipt_context,
     receive,
-    render_receipt,
     reverse,
-    template_path,
 )
-from xlwings_addin.records import Payment
+from xlwings_addin.documents.receipt import render_receipt, template_path
+from xlwings_addin.ledger.records import Payment
 from xlwings_addin.workbook.writer import save_changes
 
 D = Decimal

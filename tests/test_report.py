@@ -11,13 +11,13 @@ from decimal import Decimal
 import pytest
 from docxtpl import DocxTemplate
 
-from xlwings_addin import schema
-from xlwings_addin.cli import main
+from xlwings_addin.ledger import schema
+from xlwings_addin.faces.cli import main
 from xlwings_addin.engine.allocation import allocate
 from xlwings_addin.engine.rates import collection_rates
-from xlwings_addin.jobs import load
-from xlwings_addin.periods import Period
-from xlwings_addin.report import mask_name, render_report, report_context, template_path
+from xlwings_addin.jobs.ledger import load
+from xlwings_addin.ledger.periods import Period
+from xlwings_addin.documents.report import mask_name, render_report, report_context, template_path
 from xlwings_addin.workbook.reader import read_workbook
 
 AS_OF = dt.date(2026, 11, 22)
@@ -101,7 +101,7 @@ def _check_commission_rows(path):
 def test_dashboard_charts_survive_libreoffice(demo_copy, tmp_path, soffice):
     assert main(["dashboard", str(demo_copy), "--as-of", "2026-11-22"]) == 0
     assert main(["dashboard", str(demo_copy), "--as-of", "2026-11-22"]) == 0  # re-run replaces, never duplicates
-    from xlwings_addin.dashboard import chart_titles
+    from xlwings_addin.jobs.dashboard import chart_titles
 
     assert chart_titles(demo_copy) == ["当期收缴率趋势（各期同日）", "欠费账龄分布（按应缴日期）", "各楼栋欠费本金",
                                        "本期收款渠道"]

@@ -5,9 +5,9 @@ import datetime as dt
 
 import schedule
 
-from xlwings_addin import scheduler as sch
-from xlwings_addin.cli import main
-from xlwings_addin.jobs import load
+from xlwings_addin.faces import scheduler as sch
+from xlwings_addin.faces.cli import main
+from xlwings_addin.jobs.ledger import load
 from xlwings_addin.workbook.reader import read_workbook
 
 D = dt.date

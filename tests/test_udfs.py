@@ -12,8 +12,8 @@ import datetime as dt
 import pytest
 
 from fake_xlwings import book_from_rows
-from xlwings_addin import udfs
-from xlwings_addin.udfs import (FB_AGING, FB_ARREARS, FB_COMMISSION, FB_DAXIE, FB_LATEFEE, FB_LATEFEE_REF,
+from xlwings_addin.faces import udfs
+from xlwings_addin.faces.udfs import (FB_AGING, FB_ARREARS, FB_COMMISSION, FB_DAXIE, FB_LATEFEE, FB_LATEFEE_REF,
                                 FB_RATE, FB_STAGE)
 
 D = dt.date
@@ -197,7 +197,7 @@ def test_cells_asking_for_the_same_day_share_one_allocation(monkeypatch):
     from decimal import Decimal
 
     from ledger_builders import Q1, charge, ledger as make_ledger, pay, unit
-    from xlwings_addin import udfs
+    from xlwings_addin.faces import udfs
 
     calls = []
     real = udfs.allocate

@@ -17,8 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlwings_addin import schema
-from xlwings_addin.workbook import writer
+from xlwings_addin.ledger import schema
+from xlwings_addin.workbook import package, writer
 from xlwings_addin.workbook.reader import WorkbookError, file_digest, read_workbook
 from xlwings_addin.workbook.template import build_template
 from xlwings_addin.workbook.writer import (
@@ -410,7 +410,7 @@ def test_exception_mid_write_leaves_original(template, monkeypatch):
     def boom(*a, **k):
         raise OSError("磁盘已满（模拟）")
 
-    monkeypatch.setattr(writer, "_copy_member", boom)
+    monkeypatch.setattr(package, "_copy_member", boom)
     with pytest.raises(OSError):
         save_changes(template, audit=[{"操作": "x"}])
     assert template.read_bytes() == data
@@ -427,7 +427,7 @@ def test_exception_mid_write_leaves_original(template, monkeypatch):
 CRASH_SCRIPT = """
 import os, sys, time
 from decimal import Decimal
-from xlwings_addin.workbook import writer
+from xlwings_addin.workbook import package, safety, writer
 point = sys.argv[2]
 def slow(orig):
     def f(*a, **k):
@@ -436,11 +436,11 @@ def slow(orig):
         return orig(*a, **k)
     return f
 if point == "copy":
-    writer._copy_member = slow(writer._copy_member)
+    package._copy_member = slow(package._copy_member)
 elif point == "replace":
     writer._before_replace_hook = slow(writer._before_replace_hook)
 elif point == "backup":
-    writer._prune_backups = slow(writer._prune_backups)
+    safety._prune_backups = slow(safety._prune_backups)
 else:
     print("AT", flush=True)
 rows = [["1-%d" % i, Decimal("%d.25" % i)] for i in range(3000)]

@@ -9,7 +9,7 @@ same call always builds the same estate.
 
 :func:`generate_estate` returns plain rows (sheet → list of {header: value});
 the demo writes them into a copy of the template and then runs the real
-cycle (``bill`` each quarter, then ``run``) through :mod:`xlwings_addin.jobs`.
+cycle (``bill`` each quarter, then ``run``) through :mod:`xlwings_addin.jobs.ledger`.
 """
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from . import schema
+from .resources import PACKAGE_DIR, REPO_DIR
+from .ledger import schema
 from .engine.billing import bill_period
-from .money import ZERO, round_money
-from .periods import Period, add_months, period_containing
-from .records import Ledger
+from .ledger.money import ZERO, round_money
+from .ledger.periods import Period, add_months, period_containing
+from .ledger.records import Ledger
 from .workbook.parse import parse_ledger
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -264,8 +265,7 @@ def simulate_payments(ledger: Ledger, periods, behaviours, as_of: dt.date, seed:
 
 
 def template_path() -> Path:
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "data" / "收费大表.xlsx", here.parent / "workbooks" / "收费大表.xlsx"):
+    for candidate in (d / "收费大表.xlsx" for d in (PACKAGE_DIR / "data", REPO_DIR / "workbooks")):
         if candidate.exists():
             return candidate
     # installed without the repository's workbooks/ folder: build the template from schema.py
@@ -285,7 +285,7 @@ def build_demo_workbook(path: Path, n_units: int = 300, quarters: int = 6, as_of
     With ``billed=False`` (the demo) 应收 is left empty for ``feebook bill`` to
     fill; ``billed=True`` (benchmarks) writes the same billing engine's lines at once.
     """
-    from .jobs import charge_row
+    from .jobs.ledger import charge_row
     from .workbook.writer import save_changes
 
     last = period_containing(as_of)
@@ -303,7 +303,7 @@ def build_demo_workbook(path: Path, n_units: int = 300, quarters: int = 6, as_of
 
 def run_demo(out: Path, as_of: dt.date = dt.date(2026, 11, 22), units: int = 300) -> int:
     """``feebook demo``: build the sample, bill every quarter, run, print a summary."""
-    from .jobs import apply_to_file, job_bill, job_run, load
+    from .jobs.ledger import apply_to_file, job_bill, job_run, load
 
     out.mkdir(parents=True, exist_ok=True)
     path = out / "示例花园_收费大表.xlsx"
@@ -333,7 +333,7 @@ def _demo_hooks():
     import importlib
     import pkgutil
 
-    from . import commands
+    from .faces import commands
 
     hooks = []
     for info in pkgutil.iter_modules(commands.__path__):

@@ -14,9 +14,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..money import ZERO
-from ..periods import Period
-from ..records import Unit
+from ..ledger.money import ZERO
+from ..ledger.periods import Period
+from ..ledger.records import Unit
 from .allocation import AllocationResult, UnitAccount
 
 AGING_BUCKETS = ("未到期", "1-30天", "31-90天", "91-180天", "181-365天", "1-3年", "3年以上")

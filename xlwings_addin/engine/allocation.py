@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
 
-from ..money import ZERO
-from ..records import Charge, Ledger, Payment, Problem, Settings, Waiver
+from ..ledger.money import ZERO
+from ..ledger.records import Charge, Ledger, Payment, Problem, Settings, Waiver
 from .late_fee import accrued_late_fee, court_reference_rate
 
 CASH = "实收"

@@ -23,9 +23,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..money import ZERO, round_money
-from ..periods import Period
-from ..records import Charge, Ledger, Problem, Source, Unit
+from ..ledger.money import ZERO, round_money
+from ..ledger.periods import Period
+from ..ledger.records import Charge, Ledger, Problem, Source, Unit
 
 CHARGE_SHEET = "应收"
 

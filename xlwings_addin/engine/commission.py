@@ -37,9 +37,9 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Iterable, Optional
 
-from ..money import CENT, ZERO, round_money
-from ..periods import Period
-from ..records import CommissionRule, Ledger, Problem, Source
+from ..ledger.money import CENT, ZERO, round_money
+from ..ledger.periods import Period
+from ..ledger.records import CommissionRule, Ledger, Problem, Source
 from .allocation import AllocationResult
 from .rates import CENTER, assistant_rooms, collection_rates
 

@@ -54,10 +54,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
 
-from .. import schema
-from ..money import ZERO, round_money
-from ..periods import add_months
-from ..records import HangProposal, InstallmentPlan, Ledger, Problem, Settings, Source, Unit
+from ..ledger import schema
+from ..ledger.money import ZERO, round_money
+from ..ledger.periods import add_months
+from ..ledger.records import HangProposal, InstallmentPlan, Ledger, Problem, Settings, Source, Unit
 from .aging import arrears_of
 from .allocation import AllocationResult, UnitAccount, allocate
 from .holidays import SMS, calendar_problem, day_info, next_contact_day

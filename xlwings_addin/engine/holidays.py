@@ -28,7 +28,7 @@ from typing import Optional
 
 import chinese_calendar
 
-from ..records import Problem, Source
+from ..ledger.records import Problem, Source
 
 SMS = "短信"
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional
 
-from ..money import ZERO
-from ..periods import Period, period_containing
-from ..records import Ledger
+from ..ledger.money import ZERO
+from ..ledger.periods import Period, period_containing
+from ..ledger.records import Ledger
 from .aging import AGING_BUCKETS, aging_summary, arrears_list
 from .allocation import CASH, PREPAID, WAIVED, AllocationResult
 from .rates import CENTER, RateRow, collection_rates, scopes_of

@@ -26,7 +26,7 @@ import datetime as dt
 from decimal import Decimal, localcontext
 from typing import Iterable, Optional
 
-from ..money import ZERO, round_money
+from ..ledger.money import ZERO, round_money
 
 
 def days_late(due: dt.date, day: dt.date, grace: int) -> int:

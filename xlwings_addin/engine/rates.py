@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from ..money import ZERO
-from ..periods import Period
-from ..records import Assistant, Ledger, Unit
+from ..ledger.money import ZERO
+from ..ledger.periods import Period
+from ..ledger.records import Assistant, Ledger, Unit
 from .allocation import CASH, PREPAID, AllocationResult
 
 CENTER = "全部"

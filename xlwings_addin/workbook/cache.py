@@ -35,9 +35,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
-from .. import schema
-from .. import records as records_module
-from ..records import Ledger, Source
+from ..ledger import records as records_module
+from ..ledger import schema
+from ..ledger.records import Ledger, Source
 from . import parse
 from .reader import check_xlsx_file, read_workbook, sheet_parts
 
@@ -48,8 +48,9 @@ MIN_ROWS_TO_CACHE = 200  # small sheets parse faster than a cache file loads
 def _code_version() -> str:
     here = Path(__file__).resolve().parent
     digest = hashlib.sha1(sys.version.encode())
-    for source in (here / "parse.py", here / "reader.py", here / "raw.py", here.parent / "records.py",
-                   here.parent / "schema.py", here.parent / "periods.py", here.parent / "money.py"):
+    for source in (here / "parse.py", here / "reader.py", here / "raw.py", here.parent / "ledger" / "records.py",
+                   here.parent / "ledger" / "schema.py", here.parent / "ledger" / "periods.py",
+                   here.parent / "ledger" / "money.py"):
         digest.update(source.read_bytes())
     return digest.hexdigest()
 

@@ -3,7 +3,7 @@
 The file face (:mod:`.reader` / :mod:`.writer`) works on a closed .xlsx; while
 Excel holds the workbook open the add-in must go through Excel instead
 (SPEC §7).  This module gives the engine the same :class:`RawSheet` values the
-file reader gives, and applies a :class:`~xlwings_addin.jobs.Changes` with the
+file reader gives, and applies a :class:`~xlwings_addin.jobs.ledger.Changes` with the
 same meaning as ``save_changes``:
 
 * ``read_book(book)`` — every worksheet's ``used_range`` value, normalised like
@@ -40,7 +40,7 @@ import getpass
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-from .. import schema
+from ..ledger import schema
 from .raw import RawSheet
 from .reader import normalise_header
 from .writer import NUMBER_FORMATS, Formula, SheetOutput
@@ -234,9 +234,9 @@ def audit_rows(entries: list[dict], now: dt.datetime, user: str) -> list[dict]:
 
 
 def apply_changes(book, changes, *, now: Optional[dt.datetime] = None, user: Optional[str] = None) -> int:
-    """Write a :class:`~xlwings_addin.jobs.Changes` into the open book; returns the number of blocks written.
+    """Write a :class:`~xlwings_addin.jobs.ledger.Changes` into the open book; returns the number of blocks written.
 
-    The same audit default as :func:`~xlwings_addin.jobs.apply_to_file`: a job
+    The same audit default as :func:`~xlwings_addin.jobs.ledger.apply_to_file`: a job
     without audit entries is logged with its action and summary.
     """
     now = now or dt.datetime.now().replace(microsecond=0)

@@ -15,10 +15,10 @@ import unicodedata
 from decimal import Decimal
 from typing import Callable, Iterable, Optional
 
-from .. import schema
-from ..money import MoneyError, to_decimal, to_money
-from ..periods import Period, PeriodError, parse_date
-from ..records import (
+from ..ledger import schema
+from ..ledger.money import MoneyError, to_decimal, to_money
+from ..ledger.periods import Period, PeriodError, parse_date
+from ..ledger.records import (
     Assistant,
     BankBatch,
     BankDebit,

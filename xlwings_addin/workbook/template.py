@@ -1,4 +1,4 @@
-"""The empty 收费大表 template (SPEC §2), built from :mod:`xlwings_addin.schema`.
+"""The empty 收费大表 template (SPEC §2), built from :mod:`xlwings_addin.ledger.schema`.
 
 ``build_template(path)`` writes a workbook with every input sheet then every
 output sheet, in schema order, each with its header row (required headers
@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from .. import schema
+from ..ledger import schema
 from .raw import column_letter
 from .writer import NUMBER_FORMATS, _width_of
 

@@ -1,0 +1,36 @@
+"""The printed receipt (收据): ``letters/收据.docx`` filled with a receipt's context (docxtpl)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional
+
+from ..resources import resource_dirs
+
+TEMPLATE_NAME = "收据.docx"
+
+
+def template_path() -> Path:
+    for candidate in (d / TEMPLATE_NAME for d in resource_dirs("letters")):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("找不到收据模板 letters/收据.docx（请运行 python scripts/make_receipt_template.py）")
+
+
+def safe_filename(text: str) -> str:
+    """A name Windows accepts: no <>:"/\\|?* or control characters, no trailing dot/space."""
+    text = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", text).rstrip(" .")
+    return text or "_"
+
+
+def render_receipt(context: dict, out_dir: Path, template: Optional[Path] = None) -> Path:
+    """Write ``收据_<收据号>_<房号>.docx`` into ``out_dir`` and return its path."""
+    from docxtpl import DocxTemplate
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc = DocxTemplate(str(template or template_path()))
+    doc.render(context)
+    path = out_dir / safe_filename(f"收据_{context['receipt_no']}_{context['room']}.docx")
+    doc.save(str(path))
+    return path

@@ -1,0 +1,173 @@
+"""``feebook`` — the command line over the same engine as the Excel add-in.
+
+Core commands live here (check, bill, run, demo); feature commands (letters,
+dunning, bank, commission…) are modules in ``xlwings_addin/faces/commands/`` that
+define ``register(subparsers)``.  Exit codes: 0 success, 1 when 问题 has
+errors (or the write was refused), 2 for a usage error or a file that is not
+a readable workbook.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+from . import commands as _commands_pkg
+from .gcpause import paused_gc
+from ..jobs.ledger import Changes, apply_to_file, job_bill, job_check, job_run, load
+from ..ledger.periods import Period, PeriodError, parse_date
+from ..workbook.reader import WorkbookError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line; the message is Chinese."""
+
+
+def as_of_arg(text: str) -> dt.date:
+    try:
+        return parse_date(text)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def period_arg(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def today() -> dt.date:
+    """The only place the command line reads the clock (default for --as-of)."""
+    return dt.date.today()
+
+
+def add_as_of(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", type=as_of_arg, default=None, help="截至日期 YYYY-MM-DD（默认今天）")
+
+
+def report(changes: Changes, out=None) -> int:
+    """Print the summary and the problems; return the exit code."""
+    out = out or sys.stdout
+    for line in changes.summary:
+        print(line, file=out)
+    errors = changes.errors
+    warnings = [p for p in changes.problems if p not in errors]
+    if changes.problems:
+        print(f"问题：{len(errors)} 个错误，{len(warnings)} 个警告（详见“问题”工作表）", file=out)
+        for p in errors[:20]:
+            print(f"  [{p.level}] {p.sheet}!{p.cell} {p.message}", file=out)
+        if len(errors) > 20:
+            print(f"  …… 另有 {len(errors) - 20} 个错误", file=out)
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def write_and_report(book, changes: Changes) -> int:
+    if changes.writes:
+        apply_to_file(book, changes)
+        print(f"已写入：{book.path}")
+    return report(changes)
+
+
+def cmd_check(args) -> int:
+    book = load(args.workbook)
+    return report(job_check(book.ledger))
+
+
+def cmd_bill(args) -> int:
+    book = load(args.workbook)
+    return write_and_report(book, job_bill(book.ledger, args.period))
+
+
+def cmd_run(args) -> int:
+    book = load(args.workbook)
+    return write_and_report(book, job_run(book.ledger, args.as_of or today()))
+
+
+def cmd_demo(args) -> int:
+    from ..demo import run_demo
+
+    return run_demo(Path(args.out), as_of=args.as_of or dt.date(2026, 11, 22), units=args.units)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feebook", description="收费大表：计费、冲抵、违约金、收缴率与催收")
+    sub = parser.add_subparsers(dest="command", metavar="命令")
+    sub.required = True
+
+    p = sub.add_parser("check", help="校验工作簿（只读，不写入）")
+    p.add_argument("workbook")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("bill", help="计费：把一个期间的应收写入“应收”表（重复运行不会重复计费）")
+    p.add_argument("workbook")
+    p.add_argument("--period", type=period_arg, required=True, help="期间，如 2026Q1 或 2026-01")
+    p.set_defaults(func=cmd_bill)
+
+    p = sub.add_parser("run", help="冲抵收款、计算违约金，写入 欠费明细、收缴率、问题")
+    p.add_argument("workbook")
+    add_as_of(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="生成示例小区工作簿并跑一遍完整流程")
+    p.add_argument("--out", default="demo-output", help="输出目录（默认 demo-output）")
+    p.add_argument("--units", type=int, default=300, help="房屋数量（默认约300户）")
+    add_as_of(p)
+    p.set_defaults(func=cmd_demo)
+
+    for info in pkgutil.iter_modules(_commands_pkg.__path__):
+        module = importlib.import_module(f"{_commands_pkg.__name__}.{info.name}")
+        if hasattr(module, "register"):
+            module.register(sub)
+    return parser
+
+
+
+def main(argv=None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):
+            pass
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        with paused_gc():
+            return args.func(args)
+    except UsageError as exc:
+        print(f"用法错误：{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except WorkbookError as exc:
+        print(f"无法处理：{exc}", file=sys.stderr)
+        return EXIT_USAGE if not getattr(exc, "retryable", False) else EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("已中断，工作簿未改动。", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except Exception:  # a bug: the user gets a short message, the details go to a log file
+        log = _log_internal_error()
+        print(f"程序内部错误，请把日志 {log} 发给技术支持。工作簿要么保持原样，要么已完整写入，不会损坏。",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def _log_internal_error() -> Path:
+    import tempfile
+    import traceback
+
+    folder = Path(tempfile.gettempdir()) / "feebook-logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / f"error-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    log.write_text(traceback.format_exc(), encoding="utf-8")
+    return log
+
+
+if __name__ == "__main__":
+    sys.exit(main())

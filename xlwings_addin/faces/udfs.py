@@ -1,0 +1,298 @@
+"""Worksheet functions (xlwings UDFs) of the 收费管理 add-in — each a few lines over the engine.
+
+In Excel (Windows, xlwings): ``=FB_LATEFEE(1200, DATE(2026,1,25), DATE(2026,3,1))`` → 12.60.
+The docstring is the tooltip Excel shows; ``HELP`` below carries the same text
+for the add-in build (function wizard descriptions, see scripts/build_addin.py).
+
+Every function is plain Python too (on Linux ``xw.func`` is a no-op; on
+Windows it only attaches metadata), so tests call them directly.  A bad
+argument never raises: the cell shows a short Chinese message instead.
+Functions that read the workbook (FB_ARREARS, FB_RATE, FB_COMMISSION,
+FB_STAGE) get the calling cell as ``caller`` (xlwings passes it; it is not an
+Excel argument) and read the open book through the live face, cached for a
+few seconds so that a sheet of such formulas reads the workbook once.
+
+Results are values for the cell: money as a float rounded to 0.01 (computed
+in Decimal by the engine), rates as a fraction (format the cell as %).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Optional
+
+import xlwings as xw
+
+from ..ledger import schema
+from ..engine.aging import aging_bucket, arrears_of
+from ..engine.allocation import allocate
+from ..engine.commission import CommissionGap, commission_for
+from ..engine.late_fee import accrued_late_fee, court_reference_rate
+from ..ledger.money import MoneyError, daxie, to_decimal
+from ..ledger.periods import Period, PeriodError, parse_date
+from ..ledger.records import Ledger
+
+CATEGORY = "收费管理"
+_PARAMS = {key: value for key, value, _ in schema.PARAM_DEFAULTS}
+DEFAULT_RATE = Decimal(_PARAMS["违约金日费率"])
+DEFAULT_LPR = Decimal(_PARAMS["LPR年利率"])
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+# name → (description, {argument: description}) — the tooltip texts (also written into the add-in)
+HELP: dict[str, tuple[str, dict[str, str]]] = {}
+
+
+class BadArgument(ValueError):
+    """A bad cell argument; the message (Chinese) is what the cell shows."""
+
+
+def udf(description: str, **arg_docs: str) -> Callable:
+    """Register a worksheet function: xlwings metadata on Windows, ``HELP`` everywhere; bad args → message."""
+
+    def wrap(f: Callable) -> Callable:
+        HELP[f.__name__] = (description, arg_docs)
+        f.__doc__ = description
+        for name, doc in arg_docs.items():
+            f = xw.arg(name, doc=doc)(f)
+        return xw.func(category=CATEGORY)(f)
+
+    return wrap
+
+
+def _safe(compute: Callable[[], Any]) -> Any:
+    try:
+        return compute()
+    except BadArgument as exc:
+        return str(exc)
+    except CommissionGap as exc:  # no 佣金规则 row covers the rate: say so in the cell
+        return str(exc)
+
+
+# --------------------------------------------------------------------------- argument parsing
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _amount(value, what: str) -> Decimal:
+    if _missing(value):
+        raise BadArgument(f"缺少{what}")
+    if isinstance(value, bool):
+        raise BadArgument(f"{what}应为数字")
+    try:
+        return to_decimal(value)
+    except (MoneyError, InvalidOperation, ValueError, TypeError):
+        raise BadArgument(f"{what}不是数字：{value}") from None
+
+
+def _date(value, what: str) -> dt.date:
+    if _missing(value):
+        raise BadArgument(f"缺少{what}")
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not 1 <= value <= 2958465:  # Excel serials 1900-01-01 … 9999-12-31
+            raise BadArgument(f"{what}不是有效日期：{value}")
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+    try:
+        return parse_date(value)
+    except (PeriodError, ValueError, TypeError):
+        raise BadArgument(f"{what}不是有效日期：{value}") from None
+
+
+def _as_of(value) -> dt.date:
+    return dt.date.today() if _missing(value) else _date(value, "截至日期")
+
+
+def _whole(value, what: str, default: Optional[int] = None) -> int:
+    if _missing(value):
+        if default is None:
+            raise BadArgument(f"缺少{what}")
+        return default
+    number = _amount(value, what)
+    if number != number.to_integral_value():
+        raise BadArgument(f"{what}应为整数：{value}")
+    return int(number)
+
+
+def _rate(value, what: str, default: Decimal) -> Decimal:
+    if _missing(value):
+        return default
+    text = str(value).strip()
+    if isinstance(value, str) and text.endswith("%"):
+        return _amount(text[:-1], what) / 100
+    rate = value if isinstance(value, Decimal) else _amount(value, what)
+    if rate < 0:
+        raise BadArgument(f"{what}不能为负数：{value}")
+    return rate
+
+
+def _room(value) -> str:
+    if _missing(value):
+        raise BadArgument("缺少房号")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+# --------------------------------------------------------------------------- the open workbook
+
+_LEDGERS: dict[int, tuple[float, Any, Ledger]] = {}
+LEDGER_TTL = 5.0  # seconds: one recalculation of many cells reads the workbook once
+
+
+def ledger_of(caller) -> Ledger:
+    """The parsed ledger of the caller's workbook (``caller`` is the calling Range; a Book works too)."""
+    if caller is None:
+        raise BadArgument("此函数需在收费大表工作簿的单元格中使用")
+    book = caller.sheet.book if hasattr(caller, "sheet") else caller
+    now = time.monotonic()
+    cached = _LEDGERS.get(id(book))
+    if cached and cached[1] is book and now - cached[0] < LEDGER_TTL:
+        return cached[2]
+    from ..workbook.live import read_book
+    from ..workbook.parse import parse_ledger
+
+    ledger = parse_ledger(read_book(book))
+    _LEDGERS.clear()
+    _LEDGERS[id(book)] = (now, book, ledger)
+    return ledger
+
+
+_ALLOCATIONS: dict = {}  # (id(ledger), as_of) → (ledger, allocation)
+
+
+def allocation_of(ledger: Ledger, day):
+    """The ledger's allocation as of ``day``, computed once for all the cells that ask for it
+    (a column of =FB_ARREARS(...) must not replay the whole ledger once per cell)."""
+    hit = _ALLOCATIONS.get((id(ledger), day))
+    if hit is None or hit[0] is not ledger:
+        if len(_ALLOCATIONS) >= 8:
+            _ALLOCATIONS.clear()
+        hit = _ALLOCATIONS[(id(ledger), day)] = (ledger, allocate(ledger, day))
+    return hit[1]
+
+
+def _unit(ledger: Ledger, room: str):
+    unit = ledger.unit_by_room().get(room)
+    if unit is None:
+        raise BadArgument(f"房号不存在：{room}")
+    return unit
+
+
+# --------------------------------------------------------------------------- the functions
+
+
+@udf("违约金：本金自应缴日期（加宽限天数）次日起按日费率单利计至截至日期，四舍五入到分",
+     principal="欠费本金（元）", due_date="应缴日期", as_of="截至日期",
+     rate="日费率，默认 0.0003（日万分之三）", grace="宽限天数，默认 0")
+def FB_LATEFEE(principal, due_date, as_of, rate=None, grace=None):
+    def compute():
+        amount = _amount(principal, "本金")
+        due, day = _date(due_date, "应缴日期"), _date(as_of, "截至日期")
+        fee = accrued_late_fee(amount, due, (), day, _rate(rate, "日费率", DEFAULT_RATE),
+                               _whole(grace, "宽限天数", 0))
+        return float(fee)
+    return _safe(compute)
+
+
+@udf("违约金法院参考值：日费率 = LPR年利率×1.5/365，其余同 FB_LATEFEE",
+     principal="欠费本金（元）", due_date="应缴日期", as_of="截至日期",
+     lpr="一年期LPR年利率，默认 0.030", grace="宽限天数，默认 0")
+def FB_LATEFEE_REF(principal, due_date, as_of, lpr=None, grace=None):
+    def compute():
+        amount = _amount(principal, "本金")
+        due, day = _date(due_date, "应缴日期"), _date(as_of, "截至日期")
+        daily = court_reference_rate(_rate(lpr, "LPR年利率", DEFAULT_LPR))
+        return float(accrued_late_fee(amount, due, (), day, daily, _whole(grace, "宽限天数", 0)))
+    return _safe(compute)
+
+
+@udf("房屋截至日期的应缴合计（欠费本金＋违约金－预存余额），读取本工作簿",
+     room="房号，如 1-1-101", as_of="截至日期，默认今天")
+def FB_ARREARS(room, as_of=None, caller=None):
+    def compute():
+        ledger, key, day = ledger_of(caller), _room(room), _as_of(as_of)
+        unit = _unit(ledger, key)
+        line = arrears_of(unit, allocation_of(ledger, day).accounts[key], day)
+        return 0.0 if line is None else float(line.total)
+    return _safe(compute)
+
+
+@udf("当期收缴率 =（实收＋减免＋预存冲抵）/应收，读取本工作簿；范围：全部、楼栋号、服务助理姓名或项目编码",
+     scope="范围：全部 / 1（楼栋）/ 服务助理姓名 / 项目编码，或“楼栋:1”这样的完整写法",
+     period="期间，如 2026Q4 或 2026-10", as_of="截至日期，默认今天")
+def FB_RATE(scope, period, as_of=None, caller=None):
+    def compute():
+        from ..engine.rates import collection_rates, scopes_of
+
+        ledger, day = ledger_of(caller), _as_of(as_of)
+        try:
+            p = Period.parse(period)
+        except (PeriodError, ValueError, TypeError):
+            raise BadArgument(f"期间无效：{period}") from None
+        label = "全部" if _missing(scope) else _room(scope)
+        scopes = scopes_of(ledger)
+        for candidate in (label, f"楼栋:{label}", f"服务助理:{label}", f"项目:{label}"):
+            if candidate in scopes:
+                break
+        else:
+            raise BadArgument(f"范围不存在：{label}")
+        rows = collection_rates(ledger, allocation_of(ledger, day), periods=[p],
+                                scopes={candidate: scopes[candidate]}, as_of=day)
+        rate = rows[0].current_rate if rows else None
+        if rate is None:
+            raise BadArgument(f"{p} 没有应收")
+        return float(rate)
+    return _safe(compute)
+
+
+@udf("佣金（元/月）：按本工作簿“佣金规则”表，第 month 月在累计收缴率 rate 时的佣金（80%、95% 属上一档）",
+     rate="累计收缴率，如 0.875 或 87.5%", month="季度内第几月：1、2 或 3")
+def FB_COMMISSION(rate, month, caller=None):
+    def compute():
+        if caller is None:
+            from ..workbook.parse import default_commission_rules
+            rules = default_commission_rules()
+        else:
+            rules = ledger_of(caller).commission_rules
+        m = _whole(month, "月份")
+        if m not in (1, 2, 3):
+            raise BadArgument(f"月份应为 1、2 或 3：{month}")
+        if _missing(rate):
+            raise BadArgument("缺少收缴率")
+        r = _rate(rate, "收缴率", Decimal(0))
+        if r > 1:
+            raise BadArgument(f"收缴率不能超过 100%：{rate}")
+        return float(commission_for(rules, m, r))
+    return _safe(compute)
+
+
+@udf("房屋截至日期的催收阶段（提醒/沟通/跟进/挂牌/律师函/诉讼，暂停时注明原因），读取本工作簿",
+     room="房号，如 1-1-101", as_of="截至日期，默认今天")
+def FB_STAGE(room, as_of=None, caller=None):
+    def compute():
+        from ..engine.dunning import stage_of
+
+        ledger, key, day = ledger_of(caller), _room(room), _as_of(as_of)
+        _unit(ledger, key)
+        task = stage_of(ledger, allocation_of(ledger, day), key, day)
+        if task is None:
+            return "无需催收"
+        return f"{task.stage}（{task.hold}）" if task.held and task.hold else task.stage
+    return _safe(compute)
+
+
+@udf("金额的人民币大写，如 1234.5 → 壹仟贰佰叁拾肆元伍角整", amount="金额（元）")
+def FB_DAXIE(amount):
+    return _safe(lambda: daxie(_amount(amount, "金额")))
+
+
+@udf("账龄区间：未到期 / 1-30天 / 31-90天 / 91-180天 / 181-365天 / 1-3年 / 3年以上（按应缴日期计）",
+     days="逾期天数（截至日期 − 应缴日期）")
+def FB_AGING(days):
+    return _safe(lambda: aging_bucket(_whole(days, "逾期天数")))

@@ -1,0 +1,229 @@
+"""Sheet XML: the values a job writes (:class:`SheetOutput`, :class:`Formula`) as worksheet XML.
+
+Strings are inline, Decimals exact, dates serial numbers with a date style;
+characters XML 1.0 forbids are stripped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .raw import column_letter
+from .reader import (
+    NS_REL_DOC,
+)
+
+if TYPE_CHECKING:
+    from .styles import _Styles
+
+
+# format kind (schema.py) → Excel number format code
+NUMBER_FORMATS = {
+    "money": "#,##0.00",
+    "price": "0.00##",
+    "decimal": "0.00##",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
+    "rate": "0.00%",
+    "int": "0",
+    "text": "@",
+}
+# Excel's built-in number formats we may reuse without declaring them
+BUILTIN_FORMAT_IDS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9,
+                      "0.00%": 10, "@": 49}
+
+
+MAX_CELL_TEXT = 32767  # Excel's limit for the text of one cell
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A native formula, text without the leading '=' (``Formula("SUM(G2:G4)")``).
+
+    ``value`` is an optional cached result written with it (readers that do
+    not calculate, such as calamine, then see a value instead of nothing).
+    """
+
+    text: str
+    value: Any = None
+
+    def __post_init__(self):
+        if self.text.startswith("="):
+            object.__setattr__(self, "text", self.text[1:])
+
+
+@dataclass
+class SheetOutput:
+    """A whole sheet to write: header row, data rows (lists of values), header → format kind."""
+
+    name: str
+    headers: list[str]
+    rows: list[list] = field(default_factory=list)
+    formats: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- XML encoding
+
+# XML 1.0 legal chars: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Excel reads "_x0041_" in text as an escaped character; protect a literal one
+_EXCEL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def xml_text(value: str) -> str:
+    """Text → XML character data: illegal characters stripped, & < > " escaped."""
+    value = _ILLEGAL_XML.sub("", value)
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _unescape(value: str) -> str:
+    """XML character data → text (entities and numeric references like ``&#25910;``)."""
+    return html.unescape(value) if "&" in value else value
+
+
+_EPOCH = dt.date(1899, 12, 30)
+
+
+def excel_serial(value: dt.date) -> str:
+    """date/datetime → Excel serial number text (1900 date system)."""
+    if isinstance(value, dt.datetime):
+        delta = value.replace(tzinfo=None) - dt.datetime(1899, 12, 30)
+        serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+        if value.date() < dt.date(1900, 3, 1):
+            serial -= 1  # Excel's fictitious 1900-02-29
+        return repr(round(serial, 10))
+    days = (value - _EPOCH).days
+    if value < dt.date(1900, 3, 1):
+        days -= 1
+    return str(days)
+
+
+def _decimal_text(d: Decimal) -> str:
+    return format(d, "f")
+
+
+def _width_of(text: str) -> int:
+    """Display width: CJK / full-width characters count 2, others 1."""
+    w = 0
+    for ch in text:
+        w += 2 if ord(ch) > 0x2E7F else 1
+    return w
+
+
+
+def _kind_for(value, kind: str | None) -> str | None:
+    """The format kind to use: the column's, or one implied by the value (dates need a style)."""
+    if isinstance(value, Formula):
+        value = value.value
+    if isinstance(value, dt.datetime):
+        return kind if kind in ("date", "datetime") else "datetime"
+    if isinstance(value, dt.date):
+        return kind if kind in ("date", "datetime") else "date"
+    return kind
+
+
+def cell_xml(ref: str, value, style: int, p: str = "") -> str:
+    """One ``<c>`` element (``p`` = namespace prefix of the sheet, usually '')."""
+    s = f' s="{style}"' if style else ""
+    if value is None:
+        return f'<{p}c r="{ref}"{s}/>' if style else ""
+    if isinstance(value, Formula):
+        f = f"<{p}f>{xml_text(value.text)}</{p}f>"
+        cached = value.value
+        if cached is None:
+            return f'<{p}c r="{ref}"{s}>{f}</{p}c>'
+        if isinstance(cached, str):
+            return f'<{p}c r="{ref}"{s} t="str">{f}<{p}v>{xml_text(cached)}</{p}v></{p}c>'
+        inner = cell_xml(ref, cached, style, p)
+        m = re.search(rf"<{p}v>.*</{p}v>", inner)
+        t = ' t="b"' if isinstance(cached, bool) else ""
+        return f'<{p}c r="{ref}"{s}{t}>{f}{m.group(0) if m else ""}</{p}c>'
+    if isinstance(value, bool):
+        return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
+    if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, float) and not math.isfinite(value) or (
+                isinstance(value, Decimal) and not value.is_finite()):
+            return cell_xml(ref, str(value), style, p)
+        text = _decimal_text(value) if isinstance(value, Decimal) else repr(value) if isinstance(value, float) else str(value)
+        return f'<{p}c r="{ref}"{s}><{p}v>{text}</{p}v></{p}c>'
+    if isinstance(value, (dt.date, dt.datetime)):
+        if value.year < 1900:  # before Excel's calendar: keep it readable as text
+            return cell_xml(ref, value.isoformat(), style, p)
+        return f'<{p}c r="{ref}"{s}><{p}v>{excel_serial(value)}</{p}v></{p}c>'
+    if isinstance(value, str):
+        text = _ILLEGAL_XML.sub("", value)[:MAX_CELL_TEXT]
+        text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text)
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+        return f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{xml_text(text)}</{p}t></{p}is></{p}c>'
+    raise TypeError(f"cannot write a {type(value).__name__} to a cell: {value!r}")
+
+
+def _row_xml(row_no: int, cells: list[str], p: str = "") -> str:
+    return f'<{p}row r="{row_no}">{"".join(cells)}</{p}row>'
+
+
+def _display_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Formula):
+        value = value.value if value.value is not None else 0
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, dt.datetime):
+        return "2026-01-01 00:00:00"
+    if isinstance(value, dt.date):
+        return "2026-01-01"
+    return str(value)
+
+
+def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
+    """A whole worksheet part for ``out``; returns (xml, has_formulas)."""
+    headers = [str(h) for h in out.headers]
+    ncols = max([len(headers)] + [len(r) for r in out.rows]) if (headers or out.rows) else 0
+    kinds = [out.formats.get(h) for h in headers] + [None] * (ncols - len(headers))
+    letters = [column_letter(i) for i in range(ncols)]
+    widths = [_width_of(h) for h in headers] + [0] * (ncols - len(headers))
+    has_formulas = False
+    parts = [_row_xml(1, [cell_xml(f"{letters[i]}1", h, 0) for i, h in enumerate(headers)])] if headers else []
+    for r, row in enumerate(out.rows, start=2):
+        cells = []
+        for i, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, Formula):
+                has_formulas = True
+            style = styles.index(_kind_for(value, kinds[i]))
+            cells.append(cell_xml(f"{letters[i]}{r}", value, style))
+            if r < 2000:  # widths from a sample is plenty
+                widths[i] = max(widths[i], _width_of(_display_text(value)))
+        parts.append(_row_xml(r, cells))
+    last_row = max(1, len(out.rows) + 1)
+    dim = f"A1:{letters[-1]}{last_row}" if ncols else "A1"
+    cols = "".join(
+        f'<col min="{i + 1}" max="{i + 1}" width="{min(60, max(8, w + 2))}" customWidth="1"/>'
+        for i, w in enumerate(widths))
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{NS_REL_DOC}">'
+        f'<dimension ref="{dim}"/>'
+        '<sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+        '</sheetView></sheetViews>'
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        + (f"<cols>{cols}</cols>" if cols else "")
+        + f'<sheetData>{"".join(parts)}</sheetData>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        '</worksheet>'
+    )
+    return xml, has_formulas
+
+
