@@ -102,10 +102,46 @@ def bench_bill(path: Path) -> float:
     return total
 
 
+def bench_letters(path: Path, count: int = 1000) -> float:
+    """``feebook letters --kind 催缴函`` for ``count`` owing units: contexts, one .docx each, the merged print file."""
+    import tempfile
+
+    from xlwings_addin.documents.contexts import DEMAND, plan_letters
+    from xlwings_addin.documents.letters import render_letters
+    from xlwings_addin.engine.allocation import allocate
+
+    book, t_load = timed("letters: read + parse", lambda: jobs.load(path))
+    allocation, t_alloc = timed("letters: allocation", lambda: allocate(book.ledger, AS_OF))
+    owing = [room for room, acc in allocation.accounts.items()
+             if any(s.open > 0 for s in acc.charges)][:count]
+    plan, t_plan = timed(f"letters: {len(owing):,} 催缴函 contexts",
+                         lambda: plan_letters(book.ledger, DEMAND, AS_OF, rooms=owing, allocation=allocation))
+    out = Path(tempfile.mkdtemp(prefix="feebook-bench-letters-"))
+    result, t_render = timed(f"letters: render {len(plan.letters):,} .docx + merge",
+                             lambda: render_letters(DEMAND, plan.letters, "bench", out, progress=False))
+    shutil.rmtree(out, ignore_errors=True)
+    total = t_plan + t_render
+    print(f"  {'letters total (contexts + render + merge)':<40s} {total:6.2f} s  ({len(result.files):,} letters)")
+    return total
+
+
+def resave_with_libreoffice(path: Path) -> None:
+    """Re-save the workbook as LibreOffice would (every part rewritten, sharedStrings reshuffled) — a clerk's cold day."""
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="feebook-resave-"))
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{out}/profile", "--headless", "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(path)], check=True,
+                   capture_output=True, timeout=1800)
+    shutil.move(str(out / path.name), str(path))
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def child(kind: str, path: Path) -> int:
     """One measurement in a fresh process, so that peak memory is that command's own."""
     with paused_gc():  # as the feebook command line does
-        total = {"floor": floor_read, "run": bench_run, "warm": bench_run_warm, "bill": bench_bill}[kind](path)
+        total = {"floor": floor_read, "run": bench_run, "warm": bench_run_warm, "bill": bench_bill,
+                 "letters": bench_letters}[kind](path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  {'peak memory (' + kind + ')':<40s} {peak:6.0f} MB")
     print(f"RESULT {total:.4f} {peak:.1f}")
@@ -128,6 +164,9 @@ def main(argv=None) -> int:
     parser.add_argument("--units", type=int, default=5000)
     parser.add_argument("--quarters", type=int, default=12)
     parser.add_argument("--dir", default="/tmp/feebook-bench")
+    parser.add_argument("--resave", action="store_true",
+                        help="re-save the estate with LibreOffice first (as Excel would), so every run is cold")
+    parser.add_argument("--only", choices=("run", "letters"), help="measure only the run (cold) or the letters")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -141,16 +180,29 @@ def main(argv=None) -> int:
         print(f"built {source} in {time.perf_counter() - start:.1f} s")
     work = folder / "work.xlsx"
     shutil.copyfile(source, work)
+    if args.resave:
+        start = time.perf_counter()
+        resave_with_libreoffice(work)
+        print(f"re-saved with LibreOffice in {time.perf_counter() - start:.1f} s")
+    if args.only == "letters":
+        letters, letters_peak = measure("letters", work)
+        print(f"  1,000 催缴函 + merged file: {letters:.1f} s (goal < 20 s); peak {letters_peak:,.0f} MB")
+        return 0
     print(f"estate: {args.units:,} units × {args.quarters} quarters, {source.stat().st_size / 1e6:.1f} MB")
     floor, _ = measure("floor", work)
     os.environ["FEEBOOK_CACHE_DIR"] = str(folder / "parse-cache")
     shutil.rmtree(folder / "parse-cache", ignore_errors=True)
     run, run_peak = measure("run", work)
-    print(f"  ratio cold run / floor: {run / floor:.2f}× (goal ≤ 2.5×); peak {run_peak:,.0f} MB (goal < 1,024 MB)")
+    print(f"  ratio cold run / floor: {run / floor:.2f}× (goal ≤ 1.5×, never above 2.5×); "
+          f"peak {run_peak:,.0f} MB (goal < 1,024 MB)")
+    if args.only == "run":
+        return 0
     warm, warm_peak = measure("warm", work)
     print(f"  ratio warm run / floor: {warm / floor:.2f}× (goal ≤ 2.5×); peak {warm_peak:,.0f} MB")
     bill, bill_peak = measure("bill", work)
     print(f"  ratio bill / floor: {bill / floor:.2f}× (goal ≤ 2.5×); peak {bill_peak:,.0f} MB")
+    letters, letters_peak = measure("letters", work)
+    print(f"  1,000 催缴函 + merged file: {letters:.1f} s (goal < 20 s); peak {letters_peak:,.0f} MB")
     return 0
 
 

@@ -16,7 +16,7 @@ LibreOffice (``soffice --headless --convert-to pdf`` with a private profile).
 from __future__ import annotations
 
 from ..resources import resource_dirs
-import io
+from .fast_docx import compiled
 import os
 import re
 import shutil
@@ -85,11 +85,8 @@ def check_template(template: Path, context: dict) -> None:
 
 
 def render_one(template_bytes: bytes, context: dict, target: Path) -> None:
-    from docxtpl import DocxTemplate
-
-    doc = DocxTemplate(io.BytesIO(template_bytes))
-    doc.render(context, autoescape=True)
-    doc.save(str(target))
+    """Fill the template (compiled once per process, see :mod:`.fast_docx`) and write ``target``."""
+    Path(target).write_bytes(compiled(template_bytes).render(context))
 
 
 @dataclass
@@ -153,8 +150,8 @@ _SHARED_PARTS = ("word/styles.xml", "word/numbering.xml", "word/_rels/document.x
 def _shared_parts(path: Path) -> tuple:
     """The parts a letter's body depends on (styles, numbering, relationships, settings)."""
     with zipfile.ZipFile(path) as z:
-        names = set(z.namelist())
-        return tuple(z.read(n) if n in names else b"" for n in _SHARED_PARTS)
+        infos = {i.filename: i for i in z.infolist()}
+        return tuple((infos[n].CRC, infos[n].file_size) if n in infos else None for n in _SHARED_PARTS)
 
 
 def merge_documents(paths: list[Path], target: Path, progress: bool = False) -> Path:
@@ -176,6 +173,7 @@ def merge_documents(paths: list[Path], target: Path, progress: bool = False) -> 
     body = master.element.body
     signature = _shared_parts(Path(paths[0]))
     composer = None
+    anchor = body.sectPr  # the body's last element: every letter goes before it
     for path in tqdm(paths[1:], desc="合并打印文件", unit="份", disable=not progress, leave=False):
         if _shared_parts(Path(path)) == signature:
             with zipfile.ZipFile(path) as z:
@@ -184,7 +182,6 @@ def merge_documents(paths: list[Path], target: Path, progress: bool = False) -> 
             first = next((el for el in elements if el.tag == qn("w:p")), None)
             if first is not None:
                 Paragraph(first, None).paragraph_format.page_break_before = True
-            anchor = body.sectPr
             for el in elements:
                 if anchor is not None:
                     anchor.addprevious(el)
