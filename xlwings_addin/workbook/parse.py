@@ -90,18 +90,46 @@ def _is_blank(value) -> bool:
     return False
 
 
+_BLANK, _OK, _BAD = 0, 1, 2
+# (converter, value's class, value) → (_BLANK, None) | (_OK, result) | (_BAD, message): a ledger repeats the
+# same amounts, dates and periods thousands of times, and every converter is a pure function of the value
+_CONVERTED: dict = {}
+_CONVERTED_LIMIT = 500_000
+
+
+def _converted(raw, convert: Callable) -> tuple:
+    try:
+        key = (convert, raw.__class__, raw)
+        hit = _CONVERTED.get(key)
+    except TypeError:  # an unhashable value: convert it every time
+        key, hit = None, None
+    if hit is None:
+        if _is_blank(raw):
+            hit = (_BLANK, None)
+        else:
+            try:
+                hit = (_OK, convert(raw))
+            except (MoneyError, PeriodError) as exc:
+                hit = (_BAD, str(exc))
+        if key is not None and len(_CONVERTED) < _CONVERTED_LIMIT:
+            _CONVERTED[key] = hit
+    return hit
+
+
 class Row:
     """One data row of a sheet, read by header."""
 
-    __slots__ = ("sheet", "columns", "excel_row", "values", "uncached")
+    __slots__ = ("sheet", "columns", "excel_row", "values", "uncached", "letters")
 
-    def __init__(self, sheet: RawSheet, columns: dict[str, int], excel_row: int, values: list):
+    def __init__(self, sheet: RawSheet, columns: dict[str, int], excel_row: int, values: list,
+                 letters: Optional[dict[str, str]] = None):
         self.sheet, self.columns, self.excel_row, self.values = sheet, columns, excel_row, values
         self.uncached = sheet.uncached_formulas
+        self.letters = letters if letters is not None else {h: column_letter(c) for h, c in columns.items()}
 
     def cell(self, header: str) -> str:
-        col = self.columns.get(header)
-        return f"{column_letter(col)}{self.excel_row}" if col is not None else f"A{self.excel_row}"
+        letter = self.letters.get(header)
+        return f"{letter}{self.excel_row}" if letter is not None else f"A{self.excel_row}"
 
     def source(self, header: str) -> Source:
         return Source(self.sheet.name, self.cell(header))
@@ -133,15 +161,14 @@ class Row:
         return value
 
     def _convert(self, header: str, required: bool, convert: Callable):
-        raw = self.raw(header)
-        if _is_blank(raw):
+        kind, value = _converted(self.raw(header), convert)
+        if kind == _OK:
+            return value
+        if kind == _BLANK:
             if required:
                 raise BadCell(header, f"“{header}”不能为空")
             return None
-        try:
-            return convert(raw)
-        except (MoneyError, PeriodError) as exc:
-            raise BadCell(header, f"“{header}”{exc}") from None
+        raise BadCell(header, f"“{header}”{value}")
 
     def money(self, header: str, required: bool = True) -> Optional[Decimal]:
         return self._convert(header, required, to_money)
@@ -224,8 +251,9 @@ class SheetParser:
             self.problems.append(Problem.warning(
                 Source(name, first),
                 f"合并单元格 {ref}：只有左上角 {first} 有值，其余单元格按空白读取，请取消合并并逐行填写"))
+        letters = {h: column_letter(c) for h, c in columns.items()}
         for excel_row, values in sheet.rows:
-            yield Row(sheet, columns, excel_row, values)
+            yield Row(sheet, columns, excel_row, values, letters)
 
     def parse(self, name: str, build: Callable[[Row], object], required_sheet: bool = False) -> list:
         out = []
