@@ -21,9 +21,11 @@ on 2026-09-08 not yet, from 2026-09-09 the unit qualifies (if it owes enough).
 latest of — the day after the oldest open bill's 应缴日期; a delivered demand
 (any 方式, delivered as above); a part payment (the owner acknowledging the
 debt, 诉讼时效规定 第14条); the signing of an installment plan, or its last
-installment date (第189条).  Example: oldest bill due 2023-01-25, nothing
-since → 起算 2023-01-26, 届满 2026-01-26; a demand delivered 2025-06-10 → 届满
-2028-06-10.
+installment date (第189条).  A demand delivered after the period has already
+run out restarts nothing; a payment or a signed plan does (诉讼时效规定 第19条).
+Example: oldest bill due 2023-01-25, nothing since → 起算 2023-01-26, 届满
+2026-01-26; a demand delivered 2025-06-10 → 届满 2028-06-10; a demand first
+delivered 2026-03-01 → still 届满 2026-01-26 (left out of the batch).
 
 **Calculation** (:func:`calculation_lines`): per charge, the contract late fee
 (违约金日费率, the engine's figure) and the court-reference late fee at
@@ -119,21 +121,26 @@ def limitation_clock(contacts: Iterable[Contact], payments: Iterable[Payment], p
                      oldest_due: dt.date, as_of: dt.date) -> LimitationClock:
     """诉讼时效 of the unit's oldest open debt (see the module docstring)."""
     start, basis = oldest_due + dt.timedelta(days=1), "应缴日期次日"
-    events = []
+    events = []  # (day, why, the owner's own acknowledgment?)
     for c in contacts:
-        if delivered(c) and c.date <= as_of:
-            events.append((c.date, f"送达催告（{c.method}，凭证 {c.proof.strip()}）"))
+        if delivered(c) and oldest_due < c.date <= as_of:
+            events.append((c.date, f"送达催告（{c.method}，凭证 {c.proof.strip()}）", False))
     for p in payments:
         if p.amount > 0 and p.channel != "预存冲抵" and oldest_due < p.paid_on <= as_of:
-            events.append((p.paid_on, f"部分缴费（收据 {p.receipt_no}）"))
+            events.append((p.paid_on, f"部分缴费（收据 {p.receipt_no}）", True))
     for plan in plans:
         if plan.signed_on <= as_of:
-            events.append((plan.signed_on, f"签订分期协议 {plan.plan_no}"))
+            events.append((plan.signed_on, f"签订分期协议 {plan.plan_no}", True))
             last = add_months(plan.first_due, (plan.count - 1) * plan.interval_months)
-            events.append((last, f"分期协议 {plan.plan_no} 最后一期履行期限"))
-    for day, why in sorted(events, key=lambda e: e[0]):
-        if day > start:
-            start, basis = day, why
+            events.append((last, f"分期协议 {plan.plan_no} 最后一期履行期限", True))
+    for day, why, acknowledged in sorted(events, key=lambda e: e[0]):
+        if day <= start:
+            continue
+        # a demand after the period has run out revives nothing; the owner paying or signing does
+        # (诉讼时效规定 第19条: a debtor who agrees to pay after expiry may not plead it)
+        if day > add_months(start, LIMITATION_MONTHS) and not acknowledged:
+            continue
+        start, basis = day, why
     return LimitationClock(start, basis, add_months(start, LIMITATION_MONTHS), as_of)
 
 
