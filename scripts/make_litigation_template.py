@@ -22,14 +22,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from docx.enum.section import WD_ORIENT, WD_SECTION  # noqa: E402
+from docx.shared import Cm  # noqa: E402
 from make_letter_templates import CENTER, FANG, HEI, LEFT, Letter  # noqa: E402
+
+
+class Complaint(Letter):
+    def new_section(self, landscape: bool) -> None:
+        """A new page in a new section (the 计算表 annex is landscape, the rest portrait A4)."""
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        long, short = Cm(29.7), Cm(21.0)
+        section.page_width, section.page_height = (long, short) if landscape else (short, long)
 
 NAME = "要素式起诉状"
 BLANK = "____________"
 
 
-def complaint() -> Letter:
-    t = Letter(FANG, 11)
+def complaint() -> Complaint:
+    t = Complaint(FANG, 11)
     t.p(("民事起诉状", True), align=CENTER, size=20, indent=False, before=4, after=0, font=HEI)
     t.p("（物业服务合同纠纷）", align=CENTER, size=12, indent=False, after=6)
     t.p(("说明：", True), "本起诉状依据收费大表于", "{{ date_cn }}", "生成，金额与附件一计算表一致。"
@@ -42,7 +53,7 @@ def complaint() -> Letter:
             ["法定代表人", "{{ legal_rep }}"],
             ["统一社会信用代码", "{{ credit_code }}"],
             ["联系电话", "{{ hotline }}"],
-            ["委托诉讼代理人", "{{ lawyer }}，{{ law_firm }}律师"]], [4.0, 12.3], size=10.5)
+            ["委托诉讼代理人", "{{ lawyer }}（{{ law_firm }}）"]], [4.0, 12.3], size=10.5)
     t.grid([["被告（自然人）", "{{ owner }}"],
             ["性别 / 出生日期 / 民族", f"{BLANK} / {BLANK} / {BLANK}"],
             ["证件类型及号码", f"居民身份证  {BLANK}{BLANK}"],
@@ -70,7 +81,7 @@ def complaint() -> Letter:
             ["2. 签订主体", "物业服务人：{{ company }}；业主：{{ owner }}"],
             ["3. 物业项目情况", "{{ center }}，被告房屋 {{ room }}，建筑面积 {{ area }}㎡"],
             ["4. 约定的物业费标准", "{{ fee_standard }}；逾期缴纳的，按欠费本金每日{{ rate_text }}计收违约金"],
-            ["5. 物业服务情况", "原告自{{ service_from }}起持续为被告房屋提供物业服务，被告未就服务质量提出书面异议"],
+            ["5. 物业服务情况", "{{ service_text }}"],
             ["6. 逾期支付物业费情况", "被告自{{ oldest_due }}起未按期缴纳{{ periods_text }}费用，"
                                       "截至{{ date_cn }}欠费本金 {{ principal_total }} 元（明细见附件一）"],
             ["7. 催缴情况", "原告已送达书面催告 {{ demand_count }} 次（见下表及附件二）；律师函于{{ lawyer_date }}送达"
@@ -88,7 +99,7 @@ def complaint() -> Letter:
     t.p("法定代表人（签字）：{{ legal_rep }}", indent=False)
     t.p("{{ date_cn }}", indent=False)
 
-    t.page_break()
+    t.new_section(landscape=True)
     t.p(("附件一  欠费及违约金计算表", True), align=CENTER, size=14, indent=False, after=4, font=HEI)
     t.p("截至{{ date_cn }}。合同违约金 = 欠费本金 × 日费率 × 逾期天数（已缴部分计至缴款日）；"
         "法院参考违约金 = 欠费本金 × LPR {{ lpr_text }} × 1.5 ÷ 365 × 逾期天数（{{ ref_rate_text }}）。"
@@ -97,12 +108,12 @@ def complaint() -> Letter:
              "法院参考计算式", "法院参考"],
             ["{{ c.period }}", "{{ c.item }}", "{{ c.amount }}", "{{ c.due }}", "{{ c.paid }}", "{{ c.principal }}",
              "{{ c.days }}", "{{ c.fee_formula }}", "{{ c.fee }}", "{{ c.ref_formula }}", "{{ c.fee_ref }}"],
-            [1.4, 1.3, 1.3, 1.6, 1.2, 1.3, 0.8, 2.5, 1.2, 2.6, 1.2], loop="c in calc_lines", size=7.5,
+            [1.8, 1.7, 1.6, 2.2, 1.6, 2.0, 1.1, 4.6, 1.6, 5.2, 1.6], loop="c in calc_lines", size=8.5,
             totals=["合计", "", "", "", "", "{{ principal_total }}", "", "", "{{ fee_total }}", "",
                     "{{ fee_ref_total }}"])
     t.p(("主张口径：", True), "{{ claim_basis }}。", "{{ claim_note }}", size=10, indent=False)
 
-    t.page_break()
+    t.new_section(landscape=False)
     t.p(("附件二  证据目录", True), align=CENTER, size=14, indent=False, after=4, font=HEI)
     t.table(["序号", "证据名称", "内容及来源", "证明目的"],
             ["{{ e.no }}", "{{ e.name }}", "{{ e.detail }}", "{{ e.proves }}"],

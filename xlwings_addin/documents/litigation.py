@@ -102,6 +102,19 @@ def calc_rows(case: Case) -> list[dict]:
     } for i, x in enumerate(case.lines, start=1)]
 
 
+def service_text(ledger: Ledger, case: Case, since: dt.date, as_of: dt.date) -> str:
+    """物业服务情况: service since the first owed period, and the owner's 投诉 as the workbook records them."""
+    text = f"原告自{date_cn(since)}起持续为被告房屋提供物业服务"
+    complaints = sorted((c for c in ledger.complaints if c.room == case.room and c.date <= as_of),
+                        key=lambda c: c.date)
+    if not complaints:
+        return text + "；期间无被告投诉记录"
+    listed = "；".join(f"{date_cn(c.date)}{('（' + c.category + '）') if c.category else ''}"
+                      f"{'，已于' + date_cn(c.resolved_on) + '解决' if c.resolved_on and c.resolved_on <= as_of else '，' + c.status}"
+                      for c in complaints)
+    return text + f"；期间被告投诉 {len(complaints)} 次：{listed}"
+
+
 def complaint_context(ledger: Ledger, case: Case, as_of: dt.date) -> dict:
     """Every value of the 要素式起诉状 template, formatted for print."""
     s = ledger.settings
@@ -145,7 +158,7 @@ def complaint_context(ledger: Ledger, case: Case, as_of: dt.date) -> dict:
         "rate_text": rate_cn(s.late_fee_rate),
         "lpr_text": _percent(s.lpr),
         "ref_rate_text": f"{_percent(s.lpr)}×1.5÷365 ≈ {round(ref_rate * 100, 6).normalize():f}%/日",
-        "service_from": date_cn(first_period.start) if first_period else "",
+        "service_text": service_text(ledger, case, first_period.start if first_period else case.oldest_due, as_of),
         "periods_text": periods_text,
         "period_count": str(len(periods)),
         "oldest_due": date_cn(case.oldest_due),
