@@ -267,6 +267,32 @@ def test_template_asks_only_for_what_the_context_has():
     assert undeclared_variables(DL.template_path(DL.COMPLAINT), ctx) == set()
 
 
+def test_template_tags_each_lie_in_one_run_and_the_script_is_repeatable(tmp_path):
+    import sys
+    import zipfile
+
+    with zipfile.ZipFile(DL.template_path(DL.COMPLAINT)) as z:
+        xml = z.read("word/document.xml").decode("utf-8")
+    texts = re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", xml)
+    opened = sum(t.count("{{") + t.count("{%") for t in texts)
+    assert opened > 30 and opened == sum(t.count("}}") + t.count("%}") for t in texts)
+    for t in texts:
+        assert t.count("{{") == t.count("}}") and t.count("{%") == t.count("%}"), t
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_litigation_template.py"
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True)
+    assert (tmp_path / "要素式起诉状.docx").read_bytes() == DL.template_path(DL.COMPLAINT).read_bytes()
+
+
+def test_service_facts_list_the_owners_complaints():
+    lg = sample(rooms=(A,), complaints=(Complaint("TS-1", A, day("2026-03-01"), "已解决", "漏水",
+                                                  resolved_on=day("2026-03-10")),))
+    (case,) = batch_of(lg).cases
+    assert DL.complaint_context(lg, case, AS_OF)["service_text"] == (
+        "原告自2025年10月1日起持续为被告房屋提供物业服务；期间被告投诉 1 次：2026年3月1日（漏水），已于2026年3月10日解决")
+    (case,) = batch_of(sample(rooms=(A,))).cases
+    assert DL.complaint_context(sample(rooms=(A,)), case, AS_OF)["service_text"].endswith("期间无被告投诉记录")
+
+
 def test_hostile_owner_name_prints_literally(tmp_path):
     lg = sample(rooms=(A,))
     lg = replace(lg, units=(replace(lg.units[0], owner="{{ 7*7 }} & <李>"),))
