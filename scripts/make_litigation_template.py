@@ -23,6 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from docx.enum.section import WD_ORIENT, WD_SECTION  # noqa: E402
+from docx.oxml import OxmlElement  # noqa: E402
+from docx.oxml.ns import qn  # noqa: E402
 from docx.shared import Cm  # noqa: E402
 from make_letter_templates import CENTER, FANG, HEI, LEFT, Letter  # noqa: E402
 
@@ -34,6 +36,15 @@ class Complaint(Letter):
         section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
         long, short = Cm(29.7), Cm(21.0)
         section.page_width, section.page_height = (long, short) if landscape else (short, long)
+
+    def table(self, *args, **kw):
+        """A table whose header row repeats on every page it runs over."""
+        table = super().table(*args, **kw)
+        trpr = table.rows[0]._tr.get_or_add_trPr()
+        header = OxmlElement("w:tblHeader")
+        header.set(qn("w:val"), "true")
+        trpr.append(header)
+        return table
 
 NAME = "要素式起诉状"
 BLANK = "____________"
@@ -84,7 +95,7 @@ def complaint() -> Complaint:
             ["5. 物业服务情况", "{{ service_text }}"],
             ["6. 逾期支付物业费情况", "被告自{{ oldest_due }}起未按期缴纳{{ periods_text }}费用，"
                                       "截至{{ date_cn }}欠费本金 {{ principal_total }} 元（明细见附件一）"],
-            ["7. 催缴情况", "原告已送达书面催告 {{ demand_count }} 次（见下表及附件二）；律师函于{{ lawyer_date }}送达"
+            ["7. 催缴情况", "原告有送达凭证的催告共 {{ demand_count }} 次（见下表及附件二）；律师函于{{ lawyer_date }}送达"
                             "（送达凭证 {{ lawyer_proof }}），付款期限{{ lawyer_deadline }}届满，被告仍未支付。"
                             "{{ undelivered_text }}"],
             ["8. 诉讼时效", "{{ limitation_text }}"],
