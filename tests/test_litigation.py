@@ -365,3 +365,15 @@ def test_complaint_renders_through_libreoffice(tmp_path, soffice):
     flat = re.sub(r"\s+", "", text)
     for needle in ("民事起诉状", "张三丰", "1,950.00", "103.05", "2,053.05", "42.34", "附件一", "附件二", "EMS-L9"):
         assert needle in flat, needle
+
+
+def test_row_with_proof_but_not_delivered_is_not_taken_as_a_demand():
+    lg = sample(rooms=(A,), extra_contacts=[contact(A, "2026-06-10", "上门", "拒缴", "签收单-0610")])
+    (case,) = batch_of(lg).cases
+    assert [c.date for c in case.delivered_demands] == [day("2026-02-10"), day("2026-05-20"), day("2026-07-01")]
+    ev = DL.evidence_items(lg, case)
+    (row,) = [e for e in ev if "2026年6月10日" in e["name"]]
+    assert "签收单-0610" in row["detail"] and "请律师核实送达情况" in row["proves"]
+    ctx = DL.complaint_context(lg, case, AS_OF)
+    assert ctx["demand_count"] == "3"
+    assert ctx["undelivered_text"].startswith("另有催缴记录 2 次未记录送达")  # 电话 未接通 and 上门 拒缴

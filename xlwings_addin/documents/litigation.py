@@ -74,8 +74,12 @@ def evidence_items(ledger: Ledger, case: Case) -> list[dict]:
     for c in case.contacts:
         if c.method in (LAWYER_LETTER, SUIT):
             continue
-        proves = ("原告已履行催告义务；该次催告已送达，诉讼时效自送达之日起重新计算（民法典第一百九十五条）"
-                  if delivered(c) else "原告进行了催缴（内部记录，无送达凭证，仅作参考）")
+        if delivered(c):
+            proves = "原告已履行催告义务；该次催告已送达，诉讼时效自送达之日起重新计算（民法典第一百九十五条）"
+        elif (c.proof or "").strip():
+            proves = "原告进行了催缴；有凭证但结果未记为“已送达”，请律师核实送达情况后再作为催告证据"
+        else:
+            proves = "原告进行了催缴（内部记录，无送达凭证，仅作参考）"
         name = f"催缴记录（{c.method}，{date_cn(c.date)}）"
         detail = contact_text(c) + (f"；经办人 {c.operator}" if c.operator else "")
         items.append((KIND_CONTACT, name, detail, proves))
@@ -178,8 +182,8 @@ def complaint_context(ledger: Ledger, case: Case, as_of: dt.date) -> dict:
                        f"{other_label}为 {money_text(other)} 元，供律师评估（民法典第五百八十五条，合同编通则解释第六十五条）"),
         "demands": [{"date": date_cn(c.date), "method": c.method, "proof": c.proof.strip()} for c in sent],
         "demand_count": str(len(sent)),
-        "undelivered_text": (f"另有内部催缴记录 {len(undelivered)} 次（无送达凭证，未作为催告证据）"
-                             if undelivered else ""),
+        "undelivered_text": (f"另有催缴记录 {len(undelivered)} 次未记录送达（结果非“已送达”或无送达凭证），"
+                             "未作为催告证据" if undelivered else ""),
         "lawyer_date": date_cn(lawyer.date) if lawyer else "",
         "lawyer_proof": lawyer.proof.strip() if lawyer else "",
         "lawyer_deadline": date_cn(case.stage.deadline),
