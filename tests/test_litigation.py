@@ -377,3 +377,12 @@ def test_row_with_proof_but_not_delivered_is_not_taken_as_a_demand():
     ctx = DL.complaint_context(lg, case, AS_OF)
     assert ctx["demand_count"] == "3"
     assert ctx["undelivered_text"].startswith("另有催缴记录 2 次未记录送达")  # 电话 未接通 and 上门 拒缴
+
+
+def test_named_units_each_get_a_reason_when_left_out():
+    lg = sample()
+    lg = replace(lg, units=lg.units + (unit("5-1-803", "100", "5", owner="王五"),))  # owes nothing
+    batch = batch_of(lg, rooms=["9-9-999", B, "5-1-803", A])
+    assert [c.room for c in batch.cases] == [A]
+    assert [(x.room, x.reason.split("（")[0]) for x in batch.left_out] == [
+        ("9-9-999", "房号不在“房屋”表中"), (B, "律师函"), ("5-1-803", "无逾期欠费本金")]
