@@ -31,7 +31,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import openpyxl

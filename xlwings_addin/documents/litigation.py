@@ -127,10 +127,9 @@ def complaint_context(ledger: Ledger, case: Case, as_of: dt.date) -> dict:
     periods = list(dict.fromkeys(x.period for x in case.lines if x.principal > 0))
     periods_text = "、".join(p.label_cn for p in periods)
     first_period = min((x.period for x in case.lines), default=None)
-    sent = [c for c in case.delivered_demands]
+    sent = list(case.delivered_demands)
     lawyer = case.stage.lawyer_letter
-    owned = [c for c in case.contacts if c.method not in (SUIT,)]
-    undelivered = [c for c in owned if not delivered(c)]
+    undelivered = [c for c in case.contacts if c.method != SUIT and not delivered(c)]
     if case.part_payments:
         p = case.part_payments
         part_text = (f"最后一次送达催告（{date_cn(case.last_demand.date)}）后被告曾部分缴费："

@@ -44,6 +44,7 @@ from ..ledger.money import ZERO
 from ..ledger.periods import Period, add_months
 from ..ledger.records import Contact, InstallmentPlan, Ledger, Payment, Problem, Settings, Source, Unit
 from .allocation import AllocationResult, ChargeStatus, UnitAccount, allocate
+from .dunning import dunning_tasks
 from .late_fee import days_late
 
 DELIVERED = "已送达"
@@ -312,8 +313,6 @@ def litigation_batch(ledger: Ledger, as_of: dt.date, deadline_days: int, rooms: 
     Without ``rooms`` a unit is listed as left out only when it has a 律师函 about the current debt
     (the rest are simply not at this stage).  Holds come from the ladder (:func:`.dunning.dunning_tasks`).
     """
-    from .dunning import dunning_tasks
-
     basis, problems = claim_basis(ledger.settings)
     allocation = allocation or allocate(ledger, as_of)
     tasks = {t.room: t for t in dunning_tasks(ledger, as_of, allocation).tasks}
@@ -341,9 +340,8 @@ def litigation_batch(ledger: Ledger, as_of: dt.date, deadline_days: int, rooms: 
             continue
         oldest = min(c.charge.due_date for c in open_overdue)
         contacts = sorted((c for c in contacts_by_room.get(room, ()) if c.date >= oldest), key=lambda c: c.date)
-        reasons = [c.reason for c in contacts_by_room.get(room, ()) if c.reason]
-        owner_reason = sorted(((c.date, c.reason) for c in contacts_by_room.get(room, ()) if c.reason))[-1][1] \
-            if reasons else ""
+        stated = sorted((c for c in contacts_by_room.get(room, ()) if c.reason), key=lambda c: c.date)
+        owner_reason = stated[-1].reason if stated else ""  # the latest 欠费原因 the owner gave
         task = tasks.get(room)
         hold = ""
         if task is not None and task.held:

@@ -20,8 +20,7 @@ from typing import Iterable, Optional
 
 from ..documents.contexts import DEADLINE_DAYS, LAWYER, date_cn
 from ..documents.letters import safe_component
-from ..documents.litigation import (CALC_HEADERS, COMPLAINT, EVIDENCE_HEADERS, calc_rows, complaint_context,
-                                    evidence_items, render_complaint)
+from ..documents.litigation import CALC_HEADERS, COMPLAINT, EVIDENCE_HEADERS, complaint_context, render_complaint
 from ..engine.dunning import mask_name
 from ..engine.litigation import GENERATED, SUIT, Case, LitigationBatch, litigation_batch
 from ..ledger import schema
