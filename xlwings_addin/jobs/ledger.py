@@ -156,6 +156,9 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
     result = bill_period(ledger, period)
     problems = list(ledger.problems) + list(result.problems)
     changes = Changes("计费", problems=problems)
+    if result.refused:
+        changes.summary.append(f"{period} 未计费：{result.refused}")
+        return changes
     changes.append[schema.CHARGES] = [charge_row(c) for c in result.charges]
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
     changes.audit.append({"操作": f"计费 {period}", "数量": len(result.charges),
@@ -164,6 +167,13 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
     changes.summary.append(f"{period} 计费：新增应收 {len(result.charges)} 行，合计 {result.total:,.2f} 元")
     if result.already_billed:
         changes.summary.append(f"已计费（跳过，不重复）：{result.already_billed} 行")
+    if result.overlapping:
+        changes.summary.append(f"与已有应收期间重叠（跳过，不重复收费）：{result.overlapping} 行，见“问题”表")
+    for message in result.missing:
+        changes.summary.append(f"警告：{message}")
+    abnormal = sum(1 for p in result.problems if "用量" in p.message and ("为负" in p.message or "3倍" in p.message))
+    if abnormal:
+        changes.summary.append(f"用量异常（为负或超过该户中位数3倍）：{abnormal} 行，见“问题”表")
     return changes
 
 

@@ -33,11 +33,13 @@ from ..ledger.records import (
     MeterReading,
     Payment,
     Problem,
+    ScopeError,
     Settings,
     SharedCost,
     Source,
     Unit,
     Waiver,
+    parse_building_scope,
 )
 from .raw import RawSheet, column_letter
 
@@ -382,9 +384,17 @@ def _shared(row: Row) -> SharedCost:
         item_code=row.text("项目编码", required=True),
         total=row.money("总金额"),
         method=row.choice("分摊方式", ("面积", "户数")),
-        scope=row.text("范围") if row.text("范围") not in ("全部",) else "",
+        scope=_scope(row),
         source=row.source("总金额"),
+        scope_source=row.source("范围"),
     )
+
+
+def _scope(row: Row) -> str:
+    try:
+        return parse_building_scope(row.text("范围"))
+    except ScopeError as exc:
+        raise BadCell("范围", str(exc)) from None
 
 
 def _charge(row: Row) -> Charge:
