@@ -132,10 +132,10 @@ def rates_sheet(rate_rows) -> SheetOutput:
         rows.append([
             str(r.period), r.scope, r.receivable, r.cash, r.waived, r.prepaid, r.current_rate,
             r.current_rate_cash_only, r.arrears_rate, r.overall_rate, r.household_rate,
-            r.opening_arrears, r.arrears_collected, r.units_paid, r.units_billed, r.as_of,
+            r.opening_arrears, r.arrears_collected, r.units_paid, r.units_billed, r.as_of, r.discount,
         ])
     rows.append([])
-    rows.append(["说明：当期收缴率 = (实收+减免+预存冲抵)/应收；不含减免及预存冲抵 = 实收/应收；"
+    rows.append(["说明：当期收缴率 = (实收+减免+预存冲抵+优惠)/应收；不含减免及预存冲抵 = 实收/应收（也不含优惠）；"
                  "清欠率 = 期初以来收回的往期欠费/期初欠费；综合收缴率 = (当期收回+清欠金额)/(应收+期初欠费)；"
                  "户收费率 = 当期已缴清户数/计费户数"])
     return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats))

@@ -369,6 +369,35 @@ class HangProposal:
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """A row of 优惠活动: prepay at least ``months`` months of ``item_code`` between start and end, earn ``kind``."""
+
+    name: str
+    item_code: str
+    start: dt.date
+    end: dt.date
+    months: int
+    kind: str  # 赠送月数 / 折扣率 / 减免金额
+    value: Decimal
+    no_arrears_only: bool = False
+    source: Source = Source("优惠活动")
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """A row of 押金: money held (金额 > 0, 收取) or paid back (金额 < 0, 退还).  Never fee income."""
+
+    date: dt.date
+    room: str
+    kind: str
+    amount: Decimal
+    operator: str = ""
+    approver: str = ""
+    note: str = ""
+    source: Source = Source("押金")
+
+
+@dataclass(frozen=True)
 class Ledger:
     """Everything read from one workbook: the input of every engine function."""
 
@@ -388,6 +417,9 @@ class Ledger:
     bank_batches: tuple[BankBatch, ...] = ()
     bank_debits: tuple[BankDebit, ...] = ()
     hangings: tuple[HangProposal, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+    deposits: tuple[Deposit, ...] = ()
+    refunds: tuple[Payment, ...] = ()  # 收款 rows of 渠道 退款 (amount > 0 = paid back), kept apart from payments
     problems: tuple[Problem, ...] = ()
 
     def unit_by_room(self) -> dict[str, Unit]:
@@ -409,5 +441,5 @@ def _reduce_by_constructor(self):
 
 
 for _record in (Source, Problem, FeeItem, Unit, MeterReading, SharedCost, Charge, Payment, Waiver, Contact,
-                InstallmentPlan, Complaint, Assistant, CommissionRule, BankBatch, BankDebit, HangProposal):
+                InstallmentPlan, Complaint, Assistant, CommissionRule, BankBatch, BankDebit, HangProposal, Campaign, Deposit):
     _record.__reduce__ = _reduce_by_constructor
