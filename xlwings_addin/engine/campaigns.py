@@ -59,9 +59,16 @@ class Offer:
     shortfall: Decimal  # how much more would have earned it (0 when earned or not qualified)
     reason: str  # Chinese, for the clerk
     from_month: Optional[dt.date] = None  # the discount settles the item's bills from this month
+    needed: Decimal = ZERO  # 预缴月数 × monthly fee
 
-    def message(self) -> str:
-        return self.reason
+    @property
+    def near_miss(self) -> bool:
+        """Not earned, but close: short by at most a quarter of what was needed, or paid enough while owing."""
+        if self.earned:
+            return False
+        if self.shortfall > 0:
+            return self.shortfall * 4 <= self.needed
+        return True  # refused for arrears (仅限无欠费): worth saying
 
 
 def monthly_fee(item: FeeItem, unit: Unit) -> Decimal:
@@ -97,20 +104,22 @@ def evaluate(campaign: Campaign, payment: Payment, unit: Unit, item: FeeItem, ov
         return None
     needed = campaign.months * fee
     if campaign.no_arrears_only and overdue_before > 0:
+        if payment.amount < needed:
+            return None
         return Offer(campaign, False, 0, ZERO, ZERO,
-                     f"有欠费 {overdue_before:,.2f} 元，不符合优惠活动“{campaign.name}”（仅限无欠费）")
+                     f"有欠费 {overdue_before:,.2f} 元，不符合优惠活动“{campaign.name}”（仅限无欠费）", None, needed)
     usable = payment.amount - overdue_before
     months = int(max(usable, ZERO) // fee)
     if usable < needed:
         short = round_money(needed - max(usable, ZERO))
         return Offer(campaign, False, months, ZERO, short,
                      f"差 {short:,.2f} 元未达到优惠活动“{campaign.name}”（需预缴 {campaign.months} 个月"
-                     f"{item.name}，共 {round_money(needed):,.2f} 元）")
+                     f"{item.name}，共 {round_money(needed):,.2f} 元）", None, needed)
     discount = discount_of(campaign, fee)
     start = add_months(period_start, campaign.months)
     return Offer(campaign, True, months, discount, ZERO,
                  f"符合优惠活动“{campaign.name}”：{campaign.kind} {campaign.value.normalize()}，优惠 {discount:,.2f} 元，"
-                 f"冲抵 {start:%Y-%m} 起的{item.name}", start)
+                 f"冲抵 {start:%Y-%m} 起的{item.name}", start, needed)
 
 
 def earned_offer(campaigns, payment: Payment, unit: Unit, items: dict, overdue_before: Decimal,

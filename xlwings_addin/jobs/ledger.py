@@ -18,6 +18,7 @@ from ..ledger import schema
 from ..engine.aging import AGING_NOTE, arrears_list
 from ..engine.allocation import AllocationResult, allocate
 from ..engine.billing import bill_period
+from ..engine.deposits import deposit_summary, deposits_held
 from ..engine.late_fee import late_fee_formula
 from ..engine.rates import collection_rates
 from ..ledger.money import ZERO
@@ -179,7 +180,8 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
 
 def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     allocation = allocate(ledger, as_of)
-    problems = list(ledger.problems) + list(allocation.problems)
+    held, deposit_problems = deposits_held(ledger, as_of) if ledger.deposits else ([], [])
+    problems = list(ledger.problems) + list(allocation.problems) + deposit_problems
     rate_rows = collection_rates(ledger, allocation)
     changes = Changes("刷新欠费", problems=problems)
     lines = arrears_list(ledger.units, allocation)
@@ -200,6 +202,11 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     top = lines[:5]
     if top:
         changes.summary.append("欠费最多：" + "，".join(f"{a.unit.room} {a.principal + a.late_fee:,.2f}" for a in top))
+    if ledger.deposits:
+        changes.summary.append(deposit_summary(held))
+    refunded = sum((a.refunded for a in allocation.accounts.values()), ZERO)
+    if refunded:
+        changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
     return changes
 
 
