@@ -26,8 +26,9 @@ Worked example (交一年送一月): 物业管理费 2.50 元/㎡·月, 1-1-101 
 2.50 × 100 = 250.00 a month.  Campaign 2026-01-01–2026-01-31, 预缴月数 12,
 赠送月数 1, 仅限无欠费 = 是.  On 2026-01-10, owing nothing overdue (2026Q1's
 750.00 is due 2026-01-25), the owner pays 3,000.00 = 12 × 250.00: the campaign
-is earned, 优惠 = 1 × 250.00 = 250.00.  The payment settles 2026Q1–2026Q4
-(4 × 750.00 = 3,000.00, by 预存冲抵 as each becomes payable); the 13th month
+is earned, 优惠 = 1 × 250.00 = 250.00.  The payment settles 2026Q1 in cash
+(750.00, payable since 2026-01-01) and 2026Q2–Q4 by 预存冲抵 as each becomes
+payable (3 × 750.00 = 2,250.00); the 13th month
 is 2027-01, so 2027Q1's 750.00 bill is settled 250.00 by 优惠 the day it
 becomes payable and 500.00 remains to pay.  In 收缴率 for 2027Q1 with nothing
 else paid: 当期收缴率 = 250/750 = 33.33% (优惠 counts, like 减免), excluding
