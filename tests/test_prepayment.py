@@ -282,3 +282,37 @@ def test_feebook_charge_writes_the_row(tmp_path):
     assert (c.bill_no, c.amount, c.origin, c.due_date) == ("2026Q4-1-1-101-WX", D("120.50"), "手工", day("2026-11-22"))
     assert main(["charge", str(path), "--room", ROOM, "--item", "WX", "--amount", "30", "--date", "2026-11-23"]) == 0
     assert [c.bill_no for c in load(path).ledger.charges] == ["2026Q4-1-1-101-WX", "2026Q4-1-1-101-WX-2"]
+
+
+def test_feebook_refund_checks_the_balance_and_writes_a_refund_row(tmp_path):
+    import openpyxl
+
+    from xlwings_addin.faces.cli import main
+    from xlwings_addin.jobs.ledger import load
+
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in (("收费项目", [["项目编码", "项目名称", "计费方式", "单价", "计违约金"],
+                                    ["WYF", "物业管理费", "面积", 2.5, "是"]]),
+                       ("房屋", [["房号", "房屋类型", "建筑面积", "业主姓名"], [ROOM, "住宅", 100, "张三"]]),
+                       ("应收", [["账单号", "期间", "房号", "项目编码", "金额", "应缴日期"],
+                                 ["2026Q1-1-1-101-WYF", "2026Q1", ROOM, "WYF", 750, "2026-01-25"]]),
+                       ("收款", [["收据号", "收款日期", "房号", "金额", "渠道"],
+                                 ["SK2026000001", "2026-01-10", ROOM, 3000, "现金"]])):
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+    wb.save(path)
+    # 预存 = 3,000.00 − 750.00 = 2,250.00: 2,300.00 is refused, 800.00 leaves 1,450.00
+    assert main(["refund", str(path), "--room", ROOM, "--amount", "2300", "--approver", "李经理",
+                 "--date", "2026-02-01"]) != 0
+    assert load(path).ledger.refunds == ()
+    assert main(["refund", str(path), "--room", ROOM, "--amount", "800", "--approver", "李经理",
+                 "--date", "2026-02-01"]) == 0
+    book = load(path).ledger
+    (r,) = book.refunds
+    assert (r.receipt_no, r.amount, r.channel) == ("SK2026000002", D("800.00"), "退款") and "李经理" in r.note
+    account = allocate(book, day("2026-03-01")).accounts[ROOM]
+    assert account.prepaid_balance == D("1450.00")
+    assert [p.amount for p in book.payments] == [D("3000.00")]  # the receipt stands
