@@ -196,3 +196,17 @@ def test_a_workbook_written_by_openpyxl_keeps_one_numfmts_after_bill_and_run(tmp
     col = [c.value for c in ws[1]].index("应缴日期")
     assert ws.cell(2, col + 1).value == dt.datetime(2026, 1, 25)  # a date, not a bare number
     assert [c.value for c in wb["应收"][2]][[c.value for c in ws[1]].index("金额")] == 750  # 100 × 2.50 × 3
+
+
+def test_feebook_bill_refuses_a_month_after_the_quarter(tmp_path, capsys):
+    from xlwings_addin.faces.cli import main
+    from xlwings_addin.jobs.ledger import load
+
+    path = tmp_path / "quarterly.xlsx"
+    _openpyxl_workbook(path)
+    assert main(["bill", str(path), "--period", "2026年第1季度"]) == 0
+    assert main(["bill", str(path), "--period", "2026-01"]) != 0
+    out = capsys.readouterr().out
+    assert "计费周期" in out and "未计费" in out
+    # one line: 2026Q1 1-1-101 物业管理费 100 × 2.50 × 3 = 750.00; January was not billed again
+    assert [(str(c.period), c.amount) for c in load(path).ledger.charges] == [("2026Q1", D("750.00"))]
