@@ -82,7 +82,8 @@ def test_template_formats_and_validations(template):
     assert ws.column_dimensions[col["金额"]].number_format == "#,##0.00"
     assert ws.column_dimensions[col["收款日期"]].number_format == "yyyy-mm-dd"
     dvs = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert dvs[f"{col['渠道']}2:{col['渠道']}5000"] == '"' + ",".join(schema.CHANNELS) + '"'
+    # issue 15: 退款 (a refund of 预存) is typed in 收款 too
+    assert dvs[f"{col['渠道']}2:{col['渠道']}5000"] == '"' + ",".join(schema.CHANNELS + (schema.REFUND,)) + '"'
     assert ws.max_row == 1  # no styled empty rows
     rules = wb[schema.COMMISSION_RULES]
     assert rules["B3"].number_format == "0.00%"

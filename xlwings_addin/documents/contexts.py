@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from ..engine.allocation import CASH, PREPAID, WAIVED, AllocationResult, ChargeStatus, UnitAccount, allocate
+from ..engine.allocation import CASH, DISCOUNT, PREPAID, WAIVED, AllocationResult, ChargeStatus, UnitAccount, allocate
 from ..engine.late_fee import days_late, late_fee_formula
 from ..ledger.money import ZERO, daxie, round_money
 from ..ledger.periods import Period, add_months, period_containing
@@ -311,7 +311,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         total += c.amount
         if status is not None:
             prepaid_offset += status.settled(PREPAID)
-            paid += status.settled(CASH) + status.settled(WAIVED)
+            paid += status.settled(CASH) + status.settled(WAIVED) + status.settled(DISCOUNT)
     # net amounts of this period's charges (red-letter credits are netted by the engine)
     period_statuses = [st for st in (account.charges if account else ()) if st.charge.period == period]
     if period_statuses:

@@ -17,7 +17,16 @@ waivers, then payments, each day):
 
 费用减免 settles principal like a payment but is not collected money;
 违约金减免 reduces the late fee.  Money is conserved: for every unit,
-Σ payments = principal paid in cash + 预存冲抵 (from payments) + late fee paid + 预存 balance.
+Σ payments − 退款 = principal paid in cash + 预存冲抵 (from payments) + late fee paid + 预存 balance.
+
+6. A payment with a 指定期间 not yet billed (e.g. 2026Q1 paid on 2025-12-20) is
+   held for that period (earmarked 预存, 民法典 第560条: the payer's designation
+   governs) and offset against that period's bills when they become payable;
+   older arrears are not paid from it.  What is still held when the period has
+   ended becomes ordinary 预存.
+7. 退款 (收款 渠道 退款) pays 预存 back; one larger than the balance is refused.
+8. A payment that earns a prepayment campaign (优惠活动) settles the item's
+   future bills by 优惠 (see :mod:`.campaigns`).
 
 Example: bills 2026Q1 (1,200.00 due 2026-01-25) and 2026Q2 (1,200.00 due
 2026-04-25); 1,500.00 paid on 2026-05-10 pays Q1 in full, 300.00 of Q2, and
@@ -41,13 +50,14 @@ from .late_fee import accrued_late_fee, court_reference_rate
 CASH = "实收"
 PREPAID = "预存冲抵"
 WAIVED = "减免"
+DISCOUNT = "优惠"  # earned by a prepayment campaign (see engine/campaigns.py)
 
 
 @dataclass(frozen=True)
 class Settlement:
     day: dt.date
     amount: Decimal
-    kind: str  # 实收 / 预存冲抵 / 减免
+    kind: str  # 实收 / 预存冲抵 / 减免 / 优惠
     receipt_no: str = ""
     channel: str = ""
 
@@ -98,6 +108,9 @@ class UnitAccount:
     payments_total: Decimal  # net of reversals, dated ≤ as_of
     fee_paid_total: Decimal
     payments: tuple[Payment, ...] = ()  # effective (net) payments
+    refunded: Decimal = ZERO  # 退款 of 预存 paid back by as_of (part of payments_total no longer held)
+    earmarked: tuple[tuple, ...] = ()  # (period, amount) held for a 指定期间 not yet billed (in prepaid_balance)
+    offers: tuple = ()  # (receipt_no, campaigns.Offer) for every campaign a payment earned or missed
 
     @property
     def open_principal(self) -> Decimal:
@@ -192,8 +205,12 @@ def _order(c: _Charge):
 
 def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], waivers: list[Waiver],
                   settings: Settings, late_fee_items: set[str], as_of: dt.date,
-                  problems: list[Problem]) -> UnitAccount:
-    """Replay one unit's history up to ``as_of`` (inclusive)."""
+                  problems: list[Problem], refunds=(), campaign_context=None) -> UnitAccount:
+    """Replay one unit's history up to ``as_of`` (inclusive).
+
+    ``refunds``: 退款 rows (see :func:`_refund`); ``campaign_context``: (unit, items by code,
+    campaigns) when the ledger has 优惠活动 (see :func:`_campaign_offers`).
+    """
     work = [_Charge(c, c.item_code in late_fee_items) for c in charges if c.payable_from <= as_of]
     work.sort(key=_order)
     events = []
@@ -205,17 +222,40 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
     for p in payments:
         if p.paid_on <= as_of:
             events.append((p.paid_on, 2, p.receipt_no, p))
+    for r in refunds:
+        if r.paid_on <= as_of:
+            events.append((r.paid_on, 3, r.receipt_no, r))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
 
     payable: list[_Charge] = []
     prepaid = ZERO
+    refunded = ZERO
+    earmarked: dict = {}  # period → 预存 held for it (指定期间 not yet billed)
+    credits: list = []  # campaign discounts still to settle: [item_code, from_month, amount, receipt_no]
+    offers: list = []
     fee_paid_total = ZERO
     payments_total = ZERO
     rate = settings.late_fee_rate
 
     for day, kind, _key, obj in events:
+        if earmarked:
+            prepaid += _release_earmarks(earmarked, day)
+        if kind == 3:  # 退款 of 预存
+            taken = _refund(obj, prepaid + sum(earmarked.values(), ZERO), problems)
+            if taken:
+                refunded += taken
+                from_general = min(prepaid, taken)
+                prepaid -= from_general
+                _take_from_earmarks(earmarked, taken - from_general)
+            continue
         if kind == 0:  # bill becomes payable
             bisect.insort(payable, obj, key=_order)
+            if credits:
+                _settle_discounts(credits, [obj], day)
+            if earmarked.get(obj.charge.period, ZERO) > 0 and obj.open > 0:
+                part = min(earmarked[obj.charge.period], obj.open)
+                obj.settle(day, part, PREPAID)
+                earmarked[obj.charge.period] -= part
             if prepaid > 0 and obj.open > 0:
                 part = min(prepaid, obj.open)
                 obj.settle(day, part, PREPAID)
@@ -251,6 +291,9 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
             payment: Payment = obj
             payments_total += payment.amount
             remaining = payment.amount
+            if campaign_context is not None:
+                earned = _campaign_offers(payment, payable, campaign_context, settings, offers)
+                credits.extend(earned)
             settle_kind = PREPAID if payment.channel == "预存冲抵" else CASH
 
             def pay_principal(targets: list[_Charge]) -> None:
@@ -276,7 +319,14 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
 
             if payment.period is not None:
                 designated = [c for c in payable if c.charge.period == payment.period]
-                if not designated:
+                if not designated and day <= payment.period.end:
+                    # the owner's designation governs (民法典 第560条): held for that period, not older arrears
+                    earmarked[payment.period] = earmarked.get(payment.period, ZERO) + remaining
+                    problems.append(Problem.warning(
+                        payment.source, f"指定期间 {payment.period} 尚未出账：{remaining:,.2f} 元作为该期间的预存保留，"
+                                        f"该期间账单可缴时冲抵（不冲抵往期欠费）"))
+                    remaining = ZERO
+                elif not designated:
                     problems.append(Problem.warning(
                         payment.source, f"指定期间 {payment.period} 没有应收，按先到期先冲抵处理"))
                 pay_principal(designated)
@@ -287,6 +337,8 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
                 pay_fees(payable)
                 pay_principal(payable)
             prepaid += remaining
+            if credits:  # a discount earned for bills already payable settles them at once
+                _settle_discounts(credits, payable, day)
     statuses = []
     ref_rate = court_reference_rate(settings.lpr)
     for c in work:
@@ -299,8 +351,80 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
         else:
             fee = fee_ref = ZERO
         statuses.append(ChargeStatus(c.charge, settlements, c.applies, fee, fee_ref, c.fee_paid, c.fee_waived))
-    return UnitAccount(room, tuple(statuses), prepaid, payments_total, fee_paid_total,
-                       tuple(p for p in payments if p.paid_on <= as_of))
+    held = sum(earmarked.values(), ZERO)
+    return UnitAccount(room, tuple(statuses), prepaid + held, payments_total, fee_paid_total,
+                       tuple(p for p in payments if p.paid_on <= as_of), refunded,
+                       tuple((p, a) for p, a in sorted(earmarked.items()) if a > 0), tuple(offers))
+
+
+# ---------------------------------------------------------------- 退款, 指定期间 held, campaign discounts
+# (kept apart from the replay above: each is called at one point of it)
+
+
+def _refund(refund: Payment, balance: Decimal, problems: list[Problem]) -> Decimal:
+    """A 退款 row pays 预存 back: refused (nothing taken) when larger than the balance on its day.
+
+    Worked example: 1-1-101 paid 3,000.00 on 2026-01-10 against 2026Q1's 750.00 → 预存 2,250.00;
+    on moving out, 退款 800.00 on 2026-02-01 (审批人 in 备注) → 预存 1,450.00; the receipt of
+    3,000.00 stands (a refund never undoes a receipt).  A 退款 of 2,300.00 instead is refused:
+    "退款 2,300.00 元超过当日预存余额 2,250.00 元".
+    """
+    if refund.amount > balance:
+        problems.append(Problem.error(
+            refund.source, f"退款 {refund.amount:,.2f} 元超过当日预存余额 {balance:,.2f} 元，此退款未处理"))
+        return ZERO
+    return refund.amount
+
+
+def _release_earmarks(earmarked: dict, day: dt.date) -> Decimal:
+    """预存 held for a period that has ended (its bills had their chance) becomes ordinary 预存."""
+    released = ZERO
+    for period in [p for p in earmarked if p.end < day]:
+        released += earmarked.pop(period)
+    return released
+
+
+def _take_from_earmarks(earmarked: dict, amount: Decimal) -> None:
+    for period in sorted(earmarked, reverse=True):
+        if amount <= 0:
+            return
+        part = min(amount, earmarked[period])
+        earmarked[period] -= part
+        amount -= part
+
+
+def _campaign_offers(payment: Payment, payable: list[_Charge], context, settings: Settings,
+                     offers: list) -> list:
+    """Campaigns the payment earns, as discounts to settle: [item_code, from_month, amount, receipt_no]."""
+    from ..ledger.periods import period_containing
+    from .campaigns import earned_offer
+
+    unit, items, campaigns = context
+    day = payment.paid_on
+    overdue = sum((c.open for c in payable if c.charge.due_date < day and c.open > 0), ZERO)
+    out = []
+    for offer in earned_offer(campaigns, payment, unit, items, overdue, period_containing(day, settings.cycle).start):
+        offers.append((payment.receipt_no, offer))
+        if offer.earned:
+            out.append([offer.campaign.item_code, offer.from_month, offer.discount, payment.receipt_no])
+    return out
+
+
+def _settle_discounts(credits: list, targets: list[_Charge], day: dt.date) -> None:
+    """Settle earned discounts (kind 优惠) on the item's bills from the credit's first month."""
+    for credit in credits:
+        code, from_month, amount, receipt_no = credit
+        for c in targets:
+            if amount <= 0:
+                break
+            if c.charge.item_code != code or c.charge.period.start < from_month or c.open <= 0:
+                continue
+            part = min(amount, c.open)
+            c.settlements.append(Settlement(day, part, DISCOUNT, receipt_no, DISCOUNT))
+            c.open -= part
+            amount -= part
+        credit[2] = amount
+    credits[:] = [c for c in credits if c[2] > 0]
 
 
 def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
@@ -315,6 +439,10 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
     payments_by_room = defaultdict(list)
     for p in payments:
         payments_by_room[p.room].append(p)
+    refunds_by_room = defaultdict(list)
+    for r in ledger.refunds:
+        refunds_by_room[r.room].append(r)
+    items = ledger.item_by_code() if ledger.campaigns else {}
     waivers_by_room = defaultdict(list)
     for w in ledger.waivers:
         waivers_by_room[w.room].append(w)
@@ -324,7 +452,8 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
         room = unit.room
         accounts[room] = allocate_unit(room, charges_by_room.get(room, []), payments_by_room.get(room, []),
                                        waivers_by_room.get(room, []), ledger.settings, late_fee_items, as_of,
-                                       problems)
+                                       problems, refunds_by_room.get(room, ()),
+                                       (unit, items, ledger.campaigns) if ledger.campaigns else None)
     return AllocationResult(as_of, accounts, tuple(problems))
 
 
@@ -354,4 +483,5 @@ def conservation_gap(account: UnitAccount) -> Decimal:
     """Σ payments − (principal from payments + late fee paid + 预存): zero when money is conserved."""
     principal = sum(
         (s.amount for c in account.charges for s in c.settlements if s.kind in (CASH, PREPAID)), ZERO)
-    return account.payments_total - principal - account.fee_paid_total - account.prepaid_balance
+    return (account.payments_total - account.refunded - principal - account.fee_paid_total
+            - account.prepaid_balance)

@@ -1,7 +1,8 @@
 """收缴率 (collection rates) by period and scope (SPEC §4.5).  Numerator / denominator:
 
-- 当期收缴率(as of t) = (实收 + 减免 + 预存冲抵 of period P's charges by t) / 应收 of P.
-  Shown also **excluding** 减免 and 预存冲抵: 实收 / 应收.
+- 当期收缴率(as of t) = (实收 + 减免 + 预存冲抵 + 优惠 of period P's charges by t) / 应收 of P.
+  Shown also **excluding** 减免, 预存冲抵 and 优惠: 实收 / 应收.  (优惠: a prepayment
+  campaign's discount, :mod:`.campaigns`; its own column, after the others.)
 - 清欠率 = principal of earlier periods' charges settled from P's first day to t
   / their open principal at the end of the day before P started (期初欠费).
 - 综合收缴率 = (P collected + arrears collected) / (应收 + 期初欠费).
@@ -26,7 +27,7 @@ from typing import Iterable, Optional
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
 from ..ledger.records import Assistant, Ledger, Unit
-from .allocation import CASH, PREPAID, AllocationResult
+from .allocation import CASH, DISCOUNT, PREPAID, AllocationResult
 
 CENTER = "全部"
 
@@ -44,10 +45,11 @@ class RateRow:
     arrears_collected: Decimal
     units_paid: int
     units_billed: int
+    discount: Decimal = ZERO  # 优惠 earned by prepayment campaigns (its own column, like 减免)
 
     @property
     def collected(self) -> Decimal:
-        return self.cash + self.waived + self.prepaid
+        return self.cash + self.waived + self.prepaid + self.discount
 
     @property
     def current_rate(self) -> Optional[Decimal]:
@@ -129,7 +131,7 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
         return room_scopes["*"] + room_scopes.get(status.charge.room, []) + item_scopes.get(status.charge.item_code, [])
 
     zero = lambda: {"receivable": ZERO, "cash": ZERO, "waived": ZERO, "prepaid": ZERO, "opening": ZERO,
-                    "arrears": ZERO}
+                    "arrears": ZERO, "discount": ZERO}
     acc = {(p, label): zero() for p in periods for label in scopes}
     unit_state: dict = defaultdict(dict)  # (p, label) → room → all paid?
     period_set = set(periods)
@@ -143,21 +145,24 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
             continue
         settled_by_t = [x for x in s.settlements if x.day <= t]
         if c.period in period_set:
-            cash = prepaid = waived = ZERO
+            cash = prepaid = waived = discount = ZERO
             for x in settled_by_t:
                 if x.kind == CASH:
                     cash += x.amount
                 elif x.kind == PREPAID:
                     prepaid += x.amount
+                elif x.kind == DISCOUNT:
+                    discount += x.amount
                 else:
                     waived += x.amount
-            paid_all = cash + prepaid + waived >= c.amount
+            paid_all = cash + prepaid + waived + discount >= c.amount
             for label in scope_labels:
                 a = acc[(c.period, label)]
                 a["receivable"] += c.amount
                 a["cash"] += cash
                 a["prepaid"] += prepaid
                 a["waived"] += waived
+                a["discount"] += discount
                 rooms = unit_state[(c.period, label)]
                 rooms[c.room] = rooms.get(c.room, True) and paid_all
         # As arrears of each later period started by t: open at the end of the day
@@ -187,5 +192,5 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
             if not a["receivable"] and not a["opening"]:
                 continue
             rows.append(RateRow(p, label, t, a["receivable"], a["cash"], a["waived"], a["prepaid"], a["opening"],
-                                a["arrears"], sum(1 for v in rooms.values() if v), len(rooms)))
+                                a["arrears"], sum(1 for v in rooms.values() if v), len(rooms), a["discount"]))
     return rows

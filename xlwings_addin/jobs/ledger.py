@@ -18,6 +18,7 @@ from ..ledger import schema
 from ..engine.aging import AGING_NOTE, arrears_list
 from ..engine.allocation import AllocationResult, allocate
 from ..engine.billing import bill_period
+from ..engine.deposits import deposit_summary, deposits_held
 from ..engine.late_fee import late_fee_formula
 from ..engine.rates import collection_rates
 from ..ledger.money import ZERO
@@ -132,10 +133,10 @@ def rates_sheet(rate_rows) -> SheetOutput:
         rows.append([
             str(r.period), r.scope, r.receivable, r.cash, r.waived, r.prepaid, r.current_rate,
             r.current_rate_cash_only, r.arrears_rate, r.overall_rate, r.household_rate,
-            r.opening_arrears, r.arrears_collected, r.units_paid, r.units_billed, r.as_of,
+            r.opening_arrears, r.arrears_collected, r.units_paid, r.units_billed, r.as_of, r.discount,
         ])
     rows.append([])
-    rows.append(["说明：当期收缴率 = (实收+减免+预存冲抵)/应收；不含减免及预存冲抵 = 实收/应收；"
+    rows.append(["说明：当期收缴率 = (实收+减免+预存冲抵+优惠)/应收；不含减免及预存冲抵 = 实收/应收（也不含优惠）；"
                  "清欠率 = 期初以来收回的往期欠费/期初欠费；综合收缴率 = (当期收回+清欠金额)/(应收+期初欠费)；"
                  "户收费率 = 当期已缴清户数/计费户数"])
     return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats))
@@ -156,6 +157,9 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
     result = bill_period(ledger, period)
     problems = list(ledger.problems) + list(result.problems)
     changes = Changes("计费", problems=problems)
+    if result.refused:
+        changes.summary.append(f"{period} 未计费：{result.refused}")
+        return changes
     changes.append[schema.CHARGES] = [charge_row(c) for c in result.charges]
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
     changes.audit.append({"操作": f"计费 {period}", "数量": len(result.charges),
@@ -164,12 +168,20 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
     changes.summary.append(f"{period} 计费：新增应收 {len(result.charges)} 行，合计 {result.total:,.2f} 元")
     if result.already_billed:
         changes.summary.append(f"已计费（跳过，不重复）：{result.already_billed} 行")
+    if result.overlapping:
+        changes.summary.append(f"与已有应收期间重叠（跳过，不重复收费）：{result.overlapping} 行，见“问题”表")
+    for message in result.missing:
+        changes.summary.append(f"警告：{message}")
+    abnormal = sum(1 for p in result.problems if "用量" in p.message and ("为负" in p.message or "3倍" in p.message))
+    if abnormal:
+        changes.summary.append(f"用量异常（为负或超过该户中位数3倍）：{abnormal} 行，见“问题”表")
     return changes
 
 
 def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     allocation = allocate(ledger, as_of)
-    problems = list(ledger.problems) + list(allocation.problems)
+    held, deposit_problems = deposits_held(ledger, as_of) if ledger.deposits else ([], [])
+    problems = list(ledger.problems) + list(allocation.problems) + deposit_problems
     rate_rows = collection_rates(ledger, allocation)
     changes = Changes("刷新欠费", problems=problems)
     lines = arrears_list(ledger.units, allocation)
@@ -190,6 +202,11 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     top = lines[:5]
     if top:
         changes.summary.append("欠费最多：" + "，".join(f"{a.unit.room} {a.principal + a.late_fee:,.2f}" for a in top))
+    if ledger.deposits:
+        changes.summary.append(deposit_summary(held))
+    refunded = sum((a.refunded for a in allocation.accounts.values()), ZERO)
+    if refunded:
+        changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
     return changes
 
 

@@ -74,6 +74,7 @@ class Effect:
     owing_before: Decimal  # open principal + outstanding late fee, before
     owing_after: Decimal
     prepaid_after: Decimal
+    offers: tuple = ()  # campaigns.Offer: campaigns (优惠活动) this payment earned or just missed
 
 
 def _room_ledger(ledger: Ledger, room: str, extra: Iterable[Payment] = ()) -> Ledger:
@@ -98,7 +99,8 @@ def payment_effect(ledger: Ledger, payment: Payment) -> Effect:
     return Effect(tuple(lines), after.fee_paid_total - before.fee_paid_total,
                   after.prepaid_balance - before.prepaid_balance,
                   before.open_principal + before.fee_outstanding, after.open_principal + after.fee_outstanding,
-                  after.prepaid_balance)
+                  after.prepaid_balance,
+                  tuple(o for r, o in after.offers if r == payment.receipt_no and (o.earned or o.near_miss)))
 
 
 def _refuse(changes: Changes, message: str) -> tuple[Changes, None]:
@@ -159,7 +161,11 @@ def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *
         changes.summary.append(f"注意：“收款”“应收”表有 {len(unreadable)} 处无法读取（运行 feebook check 查看），"
                                f"以上冲抵明细未计入这些行")
     if period is not None and not any(c.period == period for c in ledger.charges if c.room == room):
-        changes.summary.append(f"注意：{room} 没有 {period} 的应收，按先到期先冲抵处理")
+        if paid_on <= period.end:
+            changes.summary.append(f"注意：{room} 的 {period} 尚未出账，本笔作为该期间的预存保留，"
+                                   f"该期间账单可缴时冲抵（不冲抵往期欠费）")
+        else:
+            changes.summary.append(f"注意：{room} 没有 {period} 的应收，按先到期先冲抵处理")
     return changes, receipt_context(ledger, payment, effect)
 
 
@@ -173,6 +179,8 @@ def describe(effect: Effect) -> list[str]:
         out.append(f"  转入预存 {effect.to_prepaid:,.2f} 元")
     out.append(f"  收款前应缴 {effect.owing_before:,.2f} 元，收款后尚欠 {effect.owing_after:,.2f} 元"
                f"（含违约金），预存余额 {effect.prepaid_after:,.2f} 元")
+    for offer in effect.offers:
+        out.append(f"  优惠活动：{offer.reason}")
     return out
 
 

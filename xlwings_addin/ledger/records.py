@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Optional
@@ -148,8 +150,52 @@ class SharedCost:
     item_code: str
     total: Decimal
     method: str  # 面积 / 户数
-    scope: str = ""  # 楼栋号; blank = 全部
+    scope: str = ""  # 楼栋号, several joined by "、"; blank = 全部
     source: Source = Source("公摊")
+    scope_source: Optional[Source] = None  # the 范围 cell
+
+    @property
+    def buildings(self) -> tuple[str, ...]:
+        """The building keys of 范围 (see :func:`building_key`); () = the whole center."""
+        return tuple(building_key(b) for b in re.split(r"[,，、;；\s]+", self.scope) if b)
+
+
+class ScopeError(ValueError):
+    """A 公摊 范围 that is not understood; the message is Chinese."""
+
+
+_BUILDING_SUFFIX = re.compile(r"(号楼|栋|幢|座|号|楼)$")
+_BUILDING_TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]*")
+
+
+def building_key(text: str) -> str:
+    """A building as a comparable key: ``2``, ``楼栋:2``, ``2号楼``, ``2栋`` → ``2``.
+
+    Other names (``南区``) are kept as typed, so a 房屋 楼栋 spelled the same still matches.
+    """
+    text = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "")
+    text = re.sub(r"^楼栋[:：]?", "", text)
+    bare = _BUILDING_SUFFIX.sub("", text)
+    return bare if _BUILDING_TOKEN.fullmatch(bare) else text
+
+
+def parse_building_scope(text: str) -> str:
+    """公摊 范围 → building keys joined by "、" ('' = 全部); raises :class:`ScopeError`.
+
+    Accepts ``2``, ``楼栋:2``, ``2号楼``, ``2栋`` and comma lists of these (``1,2`` ``1号楼、3栋``).
+    """
+    text = unicodedata.normalize("NFKC", str(text or "")).strip()
+    if text in ("", "全部", "全小区"):
+        return ""
+    keys = []
+    for token in (t for t in re.split(r"[,，、;；\s]+", text) if t):
+        prefix = re.match(r"^([^:]*):", token)
+        key = building_key(token)
+        if (prefix and prefix.group(1) != "楼栋") or not key:
+            raise ScopeError(f"无法理解的范围“{token}”，应写楼栋号，如 2、楼栋:2、2号楼、2栋，多个用逗号分隔，空白为全部")
+        if key not in keys:
+            keys.append(key)
+    return "、".join(keys)
 
 
 @dataclass(frozen=True)
@@ -323,6 +369,35 @@ class HangProposal:
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """A row of 优惠活动: prepay at least ``months`` months of ``item_code`` between start and end, earn ``kind``."""
+
+    name: str
+    item_code: str
+    start: dt.date
+    end: dt.date
+    months: int
+    kind: str  # 赠送月数 / 折扣率 / 减免金额
+    value: Decimal
+    no_arrears_only: bool = False
+    source: Source = Source("优惠活动")
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """A row of 押金: money held (金额 > 0, 收取) or paid back (金额 < 0, 退还).  Never fee income."""
+
+    date: dt.date
+    room: str
+    kind: str
+    amount: Decimal
+    operator: str = ""
+    approver: str = ""
+    note: str = ""
+    source: Source = Source("押金")
+
+
+@dataclass(frozen=True)
 class Ledger:
     """Everything read from one workbook: the input of every engine function."""
 
@@ -342,6 +417,9 @@ class Ledger:
     bank_batches: tuple[BankBatch, ...] = ()
     bank_debits: tuple[BankDebit, ...] = ()
     hangings: tuple[HangProposal, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+    deposits: tuple[Deposit, ...] = ()
+    refunds: tuple[Payment, ...] = ()  # 收款 rows of 渠道 退款 (amount > 0 = paid back), kept apart from payments
     problems: tuple[Problem, ...] = ()
 
     def unit_by_room(self) -> dict[str, Unit]:
@@ -363,5 +441,5 @@ def _reduce_by_constructor(self):
 
 
 for _record in (Source, Problem, FeeItem, Unit, MeterReading, SharedCost, Charge, Payment, Waiver, Contact,
-                InstallmentPlan, Complaint, Assistant, CommissionRule, BankBatch, BankDebit, HangProposal):
+                InstallmentPlan, Complaint, Assistant, CommissionRule, BankBatch, BankDebit, HangProposal, Campaign, Deposit):
     _record.__reduce__ = _reduce_by_constructor

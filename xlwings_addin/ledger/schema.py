@@ -42,6 +42,8 @@ COMMISSION_RULES = "佣金规则"
 BANK_BATCHES = "托收批次"
 BANK_DEBITS = "托收明细"
 HANG = "挂牌"
+CAMPAIGNS = "优惠活动"
+DEPOSITS = "押金"
 
 ARREARS = "欠费明细"
 RATES = "收缴率"
@@ -52,6 +54,9 @@ PROBLEMS = "问题"
 AUDIT = "操作日志"
 
 CHANNELS = ("现金", "托收", "微信", "支付宝", "POS", "转账", "预存冲抵")
+REFUND = "退款"  # a 收款 row of 渠道 退款 pays 预存 back to the owner (never fee income, never a reversal)
+CAMPAIGN_KINDS = ("赠送月数", "折扣率", "减免金额")
+DEPOSIT_KINDS = ("装修押金", "门禁卡押金", "车位押金", "钥匙押金", "其他押金")
 CONTACT_METHODS = ("短信", "对讲", "电话", "上门", "催费通知单", "挂牌", "律师函", "诉讼", "催缴函")
 CONTACT_RESULTS = ("已送达", "未接通", "承诺缴费", "拒缴", "投诉", "已缴", "已生成")
 ARREARS_REASONS = ("经济困难", "服务不满", "遗忘", "联系不上", "恶意拖欠", "其他")
@@ -104,7 +109,7 @@ INPUT_SHEETS = {
             ("收据号", "收款日期", "房号", "金额", "渠道"),
             ("指定期间", "经办人", "托收批次", "冲销收据号", "备注"),
             formats={"金额": "money", "收款日期": "date"},
-            choices={"渠道": CHANNELS},
+            choices={"渠道": CHANNELS + (REFUND,)},
         ),
         SheetSpec(
             WAIVERS,
@@ -163,6 +168,21 @@ INPUT_SHEETS = {
                      "欠费期数": "int", "欠费金额": "money"},
             choices={"状态": HANG_STATUSES},
         ),
+        # prepayment campaigns (营销活动, seed 004 §4.2 item 10): optional
+        SheetSpec(
+            CAMPAIGNS,
+            ("活动名称", "项目编码", "开始日期", "结束日期", "预缴月数", "优惠方式", "优惠值"),
+            ("仅限无欠费", "备注"),
+            formats={"开始日期": "date", "结束日期": "date", "预缴月数": "int", "优惠值": "decimal"},
+            choices={"优惠方式": CAMPAIGN_KINDS, "仅限无欠费": YES_NO},
+        ),
+        # deposits (装修押金, 门禁卡押金 …): 金额 negative = 退还; never fee income, prepayment or rate
+        SheetSpec(
+            DEPOSITS,
+            ("日期", "房号", "类型", "金额"),
+            ("经办人", "审批人", "备注"),
+            formats={"日期": "date", "金额": "money"},
+        ),
     ]
 }
 
@@ -180,8 +200,8 @@ OUTPUT_SHEETS = {
         RATES,
         ("期间", "范围", "应收", "实收", "减免", "预存冲抵", "当期收缴率", "当期收缴率(不含减免及预存冲抵)",
          "清欠率", "综合收缴率", "户收费率"),
-        ("期初欠费", "清欠金额", "已缴户数", "计费户数", "截至日期"),
-        formats={"应收": "money", "实收": "money", "减免": "money", "预存冲抵": "money", "当期收缴率": "rate",
+        ("期初欠费", "清欠金额", "已缴户数", "计费户数", "截至日期", "优惠"),
+        formats={"优惠": "money", "应收": "money", "实收": "money", "减免": "money", "预存冲抵": "money", "当期收缴率": "rate",
                  "当期收缴率(不含减免及预存冲抵)": "rate", "清欠率": "rate", "综合收缴率": "rate",
                  "户收费率": "rate", "期初欠费": "money", "清欠金额": "money", "已缴户数": "int",
                  "计费户数": "int", "截至日期": "date"},

@@ -22,10 +22,12 @@ from ..ledger.records import (
     Assistant,
     BankBatch,
     BankDebit,
+    Campaign,
     Charge,
     CommissionRule,
     Complaint,
     Contact,
+    Deposit,
     FeeItem,
     HangProposal,
     InstallmentPlan,
@@ -33,11 +35,13 @@ from ..ledger.records import (
     MeterReading,
     Payment,
     Problem,
+    ScopeError,
     Settings,
     SharedCost,
     Source,
     Unit,
     Waiver,
+    parse_building_scope,
 )
 from .raw import RawSheet, column_letter
 
@@ -410,9 +414,17 @@ def _shared(row: Row) -> SharedCost:
         item_code=row.text("项目编码", required=True),
         total=row.money("总金额"),
         method=row.choice("分摊方式", ("面积", "户数")),
-        scope=row.text("范围") if row.text("范围") not in ("全部",) else "",
+        scope=_scope(row),
         source=row.source("总金额"),
+        scope_source=row.source("范围"),
     )
+
+
+def _scope(row: Row) -> str:
+    try:
+        return parse_building_scope(row.text("范围"))
+    except ScopeError as exc:
+        raise BadCell("范围", str(exc)) from None
 
 
 def _charge(row: Row) -> Charge:
@@ -436,6 +448,8 @@ def _payment(row: Row) -> Payment:
     reverses = row.text("冲销收据号")
     if amount == 0:
         raise BadCell("金额", "“金额”为0")
+    if row.text("渠道") == schema.REFUND:
+        return _refund(row, amount, reverses)
     if amount < 0 and not reverses:
         raise BadCell("金额", "负数金额必须填写“冲销收据号”（冲销行）")
     return Payment(
@@ -448,6 +462,74 @@ def _payment(row: Row) -> Payment:
         operator=row.text("经办人"),
         batch=row.text("托收批次"),
         reverses=reverses,
+        note=row.text("备注"),
+        source=row.source("金额"),
+    )
+
+
+def _refund(row: Row, amount, reverses: str) -> Payment:
+    """渠道 退款: 预存 paid back to the owner; 金额 may be typed positive or negative, kept positive.
+
+    An approver is required (SPEC §2: in 备注 or 经办人); a refund never names a receipt to undo.
+    """
+    if reverses:
+        raise BadCell("冲销收据号", "退款不冲销收据（更正收据请用冲销行），“冲销收据号”应为空")
+    if not (row.text("经办人") or row.text("备注")):
+        raise BadCell("备注", "退款必须写明审批人（填在“备注”或“经办人”）")
+    return Payment(
+        receipt_no=row.text("收据号", required=True),
+        paid_on=row.date("收款日期"),
+        room=row.room(),
+        amount=abs(amount),
+        channel=schema.REFUND,
+        operator=row.text("经办人"),
+        note=row.text("备注"),
+        source=row.source("金额"),
+    )
+
+
+def _campaign(row: Row) -> Campaign:
+    start, end = row.date("开始日期"), row.date("结束日期")
+    if end < start:
+        raise BadCell("结束日期", f"“结束日期”{end} 早于“开始日期”{start}")
+    months = row.integer("预缴月数")
+    if months < 1:
+        raise BadCell("预缴月数", "“预缴月数”至少为1")
+    kind = row.choice("优惠方式", schema.CAMPAIGN_KINDS)
+    value = row.decimal("优惠值")
+    if value <= 0:
+        raise BadCell("优惠值", "“优惠值”应为正数")
+    if kind == "折扣率" and value >= 1:
+        raise BadCell("优惠值", f"折扣率应小于1（如九五折写 0.95），实为 {value}")
+    if kind == "赠送月数" and value != value.to_integral_value():
+        raise BadCell("优惠值", f"赠送月数应为整数，实为 {value}")
+    return Campaign(
+        name=row.text("活动名称", required=True),
+        item_code=row.text("项目编码", required=True),
+        start=start,
+        end=end,
+        months=months,
+        kind=kind,
+        value=value,
+        no_arrears_only=row.yes("仅限无欠费"),
+        source=row.source("活动名称"),
+    )
+
+
+def _deposit(row: Row) -> Deposit:
+    amount = row.money("金额")
+    if amount == 0:
+        raise BadCell("金额", "押金“金额”为0")
+    approver = row.text("审批人")
+    if amount < 0 and not approver:
+        raise BadCell("审批人", "退还押金必须有“审批人”")
+    return Deposit(
+        date=row.date("日期"),
+        room=row.room(),
+        kind=row.text("类型", required=True),
+        amount=amount,
+        operator=row.text("经办人"),
+        approver=approver,
         note=row.text("备注"),
         source=row.source("金额"),
     )
@@ -622,6 +704,8 @@ RECORD_SHEETS: dict[str, tuple[str, Callable[[Row], object], bool]] = {
     schema.BANK_DEBITS: ("bank_debits", _bank_debit, False),
     schema.HANG: ("hangings", _hang, False),
     schema.COMMISSION_RULES: ("commission_rules", _rule, False),
+    schema.CAMPAIGNS: ("campaigns", _campaign, False),
+    schema.DEPOSITS: ("deposits", _deposit, False),
 }
 
 
@@ -665,7 +749,11 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Led
     # Cross-sheet checks: references to unknown rooms/items (repeated keys are caught per sheet).
     rooms = {u.room for u in units}
     codes = {i.code for i in items}
-    for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints", "hangings"):
+    payments = ledger_parts["payments"]
+    ledger_parts["refunds"] = [p for p in payments if p.channel == schema.REFUND]
+    ledger_parts["payments"] = [p for p in payments if p.channel != schema.REFUND]
+    for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints", "hangings",
+                "refunds", "deposits"):
         kept = []
         for record in ledger_parts[key]:
             if record.room not in rooms:
@@ -679,6 +767,26 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Led
     for shared in ledger_parts["shared_costs"]:
         if shared.item_code not in codes:
             problems.append(Problem.error(shared.source, f"项目编码“{shared.item_code}”不在“收费项目”表中"))
+    methods = {i.code: i.method for i in items}
+    kept = []
+    for campaign in ledger_parts["campaigns"]:
+        if campaign.item_code not in codes:
+            problems.append(Problem.error(campaign.source, f"项目编码“{campaign.item_code}”不在“收费项目”表中，此活动未使用"))
+            continue
+        if methods[campaign.item_code] not in ("面积", "固定"):
+            problems.append(Problem.error(
+                campaign.source, f"优惠活动只适用于按面积或固定计费的项目，“{campaign.item_code}”为{methods[campaign.item_code]}，此活动未使用"))
+            continue
+        cap = settings.get("预缴上限月数", "12")
+        try:
+            cap_months = int(to_decimal(cap or "12"))
+        except MoneyError:
+            cap_months = 12
+        if campaign.months > cap_months:
+            problems.append(Problem.warning(
+                campaign.source, f"优惠活动“{campaign.name}”要求预缴 {campaign.months} 个月，超过参数“预缴上限月数”{cap_months}"))
+        kept.append(campaign)
+    ledger_parts["campaigns"] = kept
     return Ledger(
         settings=settings,
         items=tuple(items),

@@ -23,9 +23,9 @@ class _Styles:
         m = re.search(r"<(\w+:)?styleSheet\b", self.xml)
         self.p = (m.group(1) or "") if m else ""
         self.numfmts: dict[str, int] = dict(BUILTIN_FORMAT_IDS)
-        nf = re.search(rf"<{self.p}numFmts\b[^>]*>(.*?)</{self.p}numFmts>", self.xml, re.S)
-        if nf:
-            for m in re.finditer(rf"<{self.p}numFmt\b([^>]*)/?>", nf.group(1)):
+        nf = _numfmts(self.xml, self.p)
+        if nf and nf.group("body"):
+            for m in re.finditer(rf"<{self.p}numFmt\b([^>]*)/?>", nf.group("body")):
                 attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
                 if "numFmtId" in attrs and "formatCode" in attrs:
                     self.numfmts.setdefault(_unescape(attrs["formatCode"]), int(attrs["numFmtId"]))
@@ -72,11 +72,12 @@ class _Styles:
         xml, p = self.xml, self.p
         if self._new_fmts:
             add = "".join(f'<{p}numFmt numFmtId="{i}" formatCode="{xml_text(c)}"/>' for i, c in self._new_fmts)
-            m = re.search(rf"<{p}numFmts\b([^>]*)>(.*?)</{p}numFmts>", xml, re.S)
-            if m:
-                n = len(re.findall(rf"<{p}numFmt\b", m.group(2))) + len(self._new_fmts)
-                attrs = re.sub(r'\s*count="\d*"', "", m.group(1))
-                xml = xml[:m.start()] + f'<{p}numFmts count="{n}"{attrs}>{m.group(2)}{add}</{p}numFmts>' + xml[m.end():]
+            m = _numfmts(xml, p)
+            if m:  # replace the element, whether written <numFmts>…</numFmts> or <numFmts count="0"/>
+                body = m.group("body") or ""
+                n = len(re.findall(rf"<{p}numFmt\b", body)) + len(self._new_fmts)
+                attrs = re.sub(r'\s*count="\d*"', "", m.group("attrs"))
+                xml = xml[:m.start()] + f'<{p}numFmts count="{n}"{attrs}>{body}{add}</{p}numFmts>' + xml[m.end():]
             else:
                 # numFmts is the first child of styleSheet
                 m = re.search(rf"<{p}styleSheet\b[^>]*>", xml)
@@ -91,6 +92,12 @@ class _Styles:
             xml = xml[:m.start()] + f'<{p}cellXfs count="{len(self.xfs)}"{attrs}>{m.group(2)}{add}</{p}cellXfs>' + xml[m.end():]
         self.changed = True
         return xml
+
+
+def _numfmts(xml: str, p: str):
+    """The <numFmts> element in either form: ``<numFmts count="0"/>`` (openpyxl, Excel with no
+    custom formats) or ``<numFmts …>…</numFmts>``; groups ``attrs`` and ``body`` (None when self-closing)."""
+    return re.search(rf"<{p}numFmts\b(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</{p}numFmts>)", xml, re.S)
 
 
 _MINIMAL_STYLES = (
