@@ -42,6 +42,8 @@ COMMISSION_RULES = "佣金规则"
 BANK_BATCHES = "托收批次"
 BANK_DEBITS = "托收明细"
 HANG = "挂牌"
+RECONCILIATION = "对账"
+INVOICING = "开票"
 
 ARREARS = "欠费明细"
 RATES = "收缴率"
@@ -57,6 +59,8 @@ CONTACT_RESULTS = ("已送达", "未接通", "承诺缴费", "拒缴", "投诉",
 ARREARS_REASONS = ("经济困难", "服务不满", "遗忘", "联系不上", "恶意拖欠", "其他")
 BILLING_METHODS = ("面积", "固定", "用量", "公摊")
 HANG_STATUSES = ("待审批", "已批准", "已张贴", "已撤下", "不予批准")
+RECONCILE_TYPES = ("已对平", "金额不符", "台账有渠道无", "渠道有台账无", "退款")
+INVOICE_STATUSES = ("待开", "已开", "已红冲")
 
 INPUT_SHEETS = {
     s.name: s
@@ -65,8 +69,8 @@ INPUT_SHEETS = {
         SheetSpec(
             ITEMS,
             ("项目编码", "项目名称", "计费方式", "单价", "计违约金"),
-            ("计费单位", "适用房屋类型"),
-            formats={"单价": "price"},
+            ("计费单位", "适用房屋类型", "税收分类编码", "税率"),
+            formats={"单价": "price", "税收分类编码": "text", "税率": "rate"},
             choices={"计费方式": BILLING_METHODS, "计违约金": YES_NO},
         ),
         SheetSpec(
@@ -102,8 +106,8 @@ INPUT_SHEETS = {
         SheetSpec(
             PAYMENTS,
             ("收据号", "收款日期", "房号", "金额", "渠道"),
-            ("指定期间", "经办人", "托收批次", "冲销收据号", "备注"),
-            formats={"金额": "money", "收款日期": "date"},
+            ("指定期间", "经办人", "托收批次", "冲销收据号", "备注", "交易单号"),
+            formats={"金额": "money", "收款日期": "date", "交易单号": "text"},
             choices={"渠道": CHANNELS},
         ),
         SheetSpec(
@@ -162,6 +166,24 @@ INPUT_SHEETS = {
             formats={"提议日期": "date", "审批日期": "date", "张贴日期": "date", "撤下日期": "date",
                      "欠费期数": "int", "欠费金额": "money"},
             choices={"状态": HANG_STATUSES},
+        ),
+        # 对账 (written by `feebook reconcile`, one row per channel transaction or unmatched 收款; read back
+        # so that importing a statement again adds nothing)
+        SheetSpec(
+            RECONCILIATION,
+            ("对账日期", "来源", "交易单号", "交易时间", "金额", "房号", "收据号", "类型", "说明"),
+            ("手续费", "退款单号", "商户订单号"),
+            formats={"对账日期": "date", "金额": "money", "手续费": "money", "交易单号": "text",
+                     "退款单号": "text", "商户订单号": "text"},
+            choices={"类型": RECONCILE_TYPES},
+        ),
+        # 开票 (written by `feebook invoice`; 状态 待开 → 已开 typed by the clerk once the portal issued it)
+        SheetSpec(
+            INVOICING,
+            ("收据号", "发票流水号", "日期", "状态"),
+            ("房号", "价税合计", "税额", "发票号码", "备注"),
+            formats={"日期": "date", "价税合计": "money", "税额": "money", "发票号码": "text"},
+            choices={"状态": INVOICE_STATUSES},
         ),
     ]
 }
