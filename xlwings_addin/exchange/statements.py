@@ -500,7 +500,6 @@ def room_named(text: str, rooms) -> tuple[str, list[str]]:
             if (before.isascii() and before.isalnum()) or before == "-" or \
                     (after.isascii() and after.isalnum()) or after == "-":
                 continue
-            if not any(room in other for other in found):
-                found.append(room)
+            found.append(room)
             break
     return (found[0] if len(found) == 1 else ""), found
