@@ -280,3 +280,29 @@ def test_unknown_source_is_usage_error(book, tmp_path, capsys):
     bill.write_bytes(wechat_bill())
     assert main(["reconcile", str(book), str(bill), "--source", "paypal"]) == 2
     assert main(["reconcile", str(book), str(bill), "--source", "bank:不存在"]) == 2
+
+
+def test_scheduler_step_reconciles_yesterdays_wechat_bill(book, tmp_path):
+    from xlwings_addin.faces import scheduler as sch
+
+    # 2026-11-22 is a Sunday: no dunning jobs, but the WeChat bill of the 21st is there from 09:00
+    assert sch.jobs_due(NOV22) == [] and sch.jobs_due(NOV22, wechat=True) == ["微信对账"]
+    assert sch.JOB_TIMES["微信对账"] == "09:30"
+    save_changes(book, append={schema.PARAMS: [{"参数": "微信账单文件夹", "值": "微信账单"}]}, backups=0)
+    out = tmp_path / "out"
+    # no bill yet: skipped, nothing written
+    before = sha(book)
+    assert [(o.job, o.status) for o in sch.run_day(book, NOV22, out)] == [("微信对账", "跳过")]
+    assert sha(book) == before
+    folder = tmp_path / "微信账单"
+    folder.mkdir()
+    (folder / "微信支付账单_20261121.csv").write_bytes(wechat_bill())
+    outcome = sch.run_day(book, NOV22, out)
+    assert [(o.job, o.status) for o in outcome] == [("微信对账", "完成")]
+    recon = rows_of(book, schema.RECONCILIATION)
+    assert len(recon) == 5 and {r["对账日期"] for r in recon} == {NOV22}
+    # without 微信对账自动入账 = 是 nothing is posted
+    assert not [p for p in load(book).ledger.payments if p.operator == "对账"]
+    # the next day finds no bill of the 22nd
+    assert [(o.job, o.status) for o in sch.run_day(book, dt.date(2026, 11, 23), out)
+            if o.job == "微信对账"] == [("微信对账", "跳过")]
