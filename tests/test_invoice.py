@@ -7,7 +7,6 @@ import shutil
 from decimal import Decimal
 
 import openpyxl
-import pytest
 
 from xlwings_addin.demo import template_path
 from xlwings_addin.exchange.invoice import fit_note, note_units, split_tax

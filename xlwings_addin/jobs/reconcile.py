@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from decimal import Decimal
 from typing import Iterable, Optional
 
-from ..exchange.statements import PAYMENT, REFUND, Statement, StatementError, StatementProfile, parse_statement, room_named
+from ..exchange.statements import OTHER, PAYMENT, REFUND, Statement, StatementError, StatementProfile, parse_statement, room_named
 from ..ledger import schema
 from ..ledger.money import ZERO, round_money
 from ..ledger.records import ERROR, Ledger, Payment, Problem, Source
@@ -229,6 +228,9 @@ def reconcile(ledger: Ledger, statement: Statement, as_of: dt.date, *, recorded=
                            f"退款 {len(statement.of_kind(REFUND))} 笔 {refunded:,.2f} 元，"
                            f"手续费合计 {round_money(fee):,.2f} 元")
     changes.summary.append(f"对账结果：{text or '无'}")
+    others = statement.of_kind(OTHER)
+    if others:
+        changes.summary.append(f"其他 {len(others)} 笔（支出或非支付交易）不参与对账")
     if skipped:
         changes.summary.append(f"已在“对账”表中的 {skipped} 笔未重复写入")
     if posted:
@@ -267,6 +269,3 @@ def reconcile_file(ledger: Ledger, profile: StatementProfile, data: bytes, as_of
         return refuse(profile, exc)
     return reconcile(ledger, statement, as_of, recorded=recorded, post=post, existing_receipts=existing_receipts)
 
-
-def fee_total(statement: Statement) -> Decimal:
-    return round_money(statement.fee_total)
