@@ -1,4 +1,5 @@
-"""Channel statements against 收款 (issue 17): WeChat bill with one row of each 类型, a second import, refusals, Alipay zip."""
+"""Channel statements against 收款 (issue 17): a WeChat bill with one row of each 类型, a second import,
+refusals, an Alipay zip, a bank statement by profile, the scheduler step."""
 from __future__ import annotations
 
 import datetime as dt
@@ -177,7 +178,10 @@ def test_wrong_encoding_and_unknown_layout_refused():
     assert "没有找到表头" in err.value.messages[0] and "未知格式" in err.value.messages[0]
     with pytest.raises(StatementError) as err:
         parse_statement(load_profile("alipay"), wechat_bill())
-    assert "不是 zip 压缩包" in err.value.messages[0]
+    assert "不是完整的 zip 压缩包" in err.value.messages[0]
+    with pytest.raises(StatementError) as err:  # a download cut short
+        parse_statement(load_profile("alipay"), alipay_zip()[:-40])
+    assert "不是完整的 zip 压缩包（可能下载不完整）" in err.value.messages[0]
 
 
 def test_room_named_whole_tokens_only():
@@ -242,10 +246,11 @@ def test_alipay_zip(book, tmp_path, capsys):
     assert [(r["类型"], r["房号"], r["收据号"], r["金额"]) for r in recon] == [
         ("已对平", "1-2-102", "SK2026000014", 750),
         ("渠道有台账无", "1-1-102", "SK2026000015", 400),
-        # the refund's original was posted in this same run, after the refund was looked up: said, not guessed
-        ("退款", "1-1-102", None, -50),
+        # the refund's original was posted in this same run: its reversal is proposed
+        ("退款", "1-1-102", "SK2026000015", -50),
     ]
-    assert "未找到交易单号 2026112122001400002 的收款行" in recon[2]["说明"]
+    # 400.00 − 50.00 = 350.00 kept
+    assert recon[2]["说明"].startswith("建议冲销收据 SK2026000015") and "按实收 350.00 元重新开收据" in recon[2]["说明"]
     assert "手续费合计 6.60 元" in capsys.readouterr().out
     p = next(x for x in load(book).ledger.payments if x.receipt_no == "SK2026000015")
     assert (p.channel, p.trade_no, p.amount) == ("支付宝", "2026112122001400002", D("400.00"))

@@ -145,7 +145,8 @@ def profile_from_dict(data: dict, profile_id: str) -> StatementProfile:
         raise StatementProfileError(f"{where}：须有 trade_no（交易单号）字段")
     kind = data.get("kind") or {}
     if not (kind.get("credit_debit") or (kind.get("column") in fields and kind.get("payment"))):
-        raise StatementProfileError(f"{where}：kind 须为 {{\"column\", \"payment\", \"refund\"}} 或 {{\"credit_debit\": true}}")
+        raise StatementProfileError(f"{where}：kind 须为 {{\"column\", \"payment\", \"refund\"}} "
+                                    f"或 {{\"credit_debit\": true}}")
     pay_amount = data.get("payment_amount", "credit" if kind.get("credit_debit") else "amount")
     refund_amount = data.get("refund_amount", pay_amount)
     for name in (pay_amount, refund_amount):
@@ -253,7 +254,8 @@ def _unzip(profile: StatementProfile, data: bytes) -> tuple[bytes, str]:
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise StatementError(f"文件不是 zip 压缩包，{profile.name}应为下载得到的 .zip 文件（原样导入，不要解压另存）") from None
+        raise StatementError(f"文件不是完整的 zip 压缩包（可能下载不完整）：{profile.name}应为下载得到的 .zip 文件，"
+                             f"原样导入，不要解压另存") from None
     with z:
         names = []
         for info in z.infolist():
@@ -318,7 +320,8 @@ def _parse_time(profile: StatementProfile, text: str, where: str) -> dt.datetime
             return dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise StatementError(f"{where}交易时间“{text}”无法识别（应如 {dt.datetime(2026, 11, 21, 10, 5).strftime(profile.time_formats[0])}）")
+    example = dt.datetime(2026, 11, 21, 10, 5).strftime(profile.time_formats[0])
+    raise StatementError(f"{where}交易时间“{text}”无法识别（应如 {example}）")
 
 
 def _money(text: str, name: str, where: str, exact_cents: bool = True) -> Decimal:

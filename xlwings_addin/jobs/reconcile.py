@@ -32,7 +32,8 @@ import datetime as dt
 from collections import Counter
 from typing import Iterable, Optional
 
-from ..exchange.statements import OTHER, PAYMENT, REFUND, Statement, StatementError, StatementProfile, parse_statement, room_named
+from ..exchange.statements import (OTHER, PAYMENT, REFUND, Statement, StatementError, StatementProfile,
+                                   parse_statement, room_named)
 from ..ledger import schema
 from ..ledger.money import ZERO, round_money
 from ..ledger.records import ERROR, Ledger, Payment, Problem, Source
@@ -146,46 +147,26 @@ def reconcile(ledger: Ledger, statement: Statement, as_of: dt.date, *, recorded=
             note = "未能从商品名称/附加数据/备注识别房号，请人工入账"
         rows.append((_row(as_of, profile, CHANNEL_ONLY, room=room, note=note, **common), s))
 
-    # 2. refunds: propose (never perform) the reversal of the receipt refunded
-    proposals = []
-    for s in statement.of_kind(REFUND):
-        stamp = f"{s.time:%Y-%m-%d %H:%M:%S}"
-        p = lookup(s)
-        room = p.room if p is not None else room_named(s.text, rooms)[0]
-        if p is None:
-            note = f"未找到交易单号 {s.trade_no or s.merchant_no} 的收款行，请人工核对"
-        elif p.receipt_no in reversed_:
-            note = f"收据 {p.receipt_no} 已于 {reversed_[p.receipt_no].paid_on} 冲销"
-        else:
-            rest = p.amount - s.amount
-            note = (f"建议冲销收据 {p.receipt_no}（feebook reverse 工作簿 --receipt {p.receipt_no} "
-                    f"--reason {profile.source}退款{s.refund_no}）")
-            if rest > 0:
-                note += f"；部分退款，冲销后按实收 {rest:.2f} 元重新开收据"
-            proposals.append(f"{p.receipt_no}（{p.room} 退款 {s.amount:,.2f} 元）")
-        rows.append((_row(as_of, profile, REFUNDED, trade_no=s.trade_no, time=stamp, amount=-s.amount, room=room,
-                          receipt=p.receipt_no if p is not None else "", note=note, fee=s.fee, refund_no=s.refund_no,
-                          merchant_no=s.merchant_no), s))
-
-    # 3. 收款 rows of this channel in the statement's days that the channel did not settle
+    # 2. 收款 rows of this channel in the statement's days that the channel did not settle
     first, last = statement.first_day, statement.last_day
-    ledger_only = []
+    ledger_only, ledger_rows = [], []
     if first is not None:
         for p in payments:
             if (p.channel == profile.channel and first <= p.paid_on <= last and p.receipt_no not in matched
                     and p.receipt_no not in settled_before and p.receipt_no not in reversed_):
                 ledger_only.append(p)
-                rows.append((_row(as_of, profile, LEDGER_ONLY, trade_no=p.trade_no, time=f"{p.paid_on:%Y-%m-%d}",
-                                  amount=p.amount, room=p.room, receipt=p.receipt_no,
-                                  note="渠道对账单中没有此笔，请核对是否收错渠道或漏收"), None))
+                ledger_rows.append((_row(as_of, profile, LEDGER_ONLY, trade_no=p.trade_no,
+                                         time=f"{p.paid_on:%Y-%m-%d}", amount=p.amount, room=p.room,
+                                         receipt=p.receipt_no, note="渠道对账单中没有此笔，请核对是否收错渠道或漏收"),
+                                    None))
     doubtful = {p.room for p in ledger_only}
 
-    # 4. post what the channel settled and the ledger lacks (only with --post)
+    # 3. post what the channel settled and the ledger lacks (only with --post)
     posted = []
     if post:
         locks = locked_rooms(ledger)
         taken = {str(r).strip() for r in existing_receipts} | {p.receipt_no for p in ledger.payments}
-        for record, s in rows:
+        for record, s in rows:  # the payment rows
             if record["类型"] != CHANNEL_ONLY or not record["房号"]:
                 continue
             room = record["房号"]
@@ -202,6 +183,35 @@ def reconcile(ledger: Ledger, statement: Statement, as_of: dt.date, *, recorded=
                            "备注": f"{profile.source}对账入账 {s.time:%Y-%m-%d %H:%M:%S}"})
             record["收据号"] = receipt
             record["说明"] = f"已入账：收据 {receipt}"
+
+    fresh = {r["交易单号"]: r for r in posted}  # posted just now: a refund of them is proposed too
+
+    # 4. refunds: propose (never perform) the reversal of the receipt refunded
+    proposals = []
+    for s in statement.of_kind(REFUND):
+        stamp = f"{s.time:%Y-%m-%d %H:%M:%S}"
+        p = lookup(s)
+        just = fresh.get(s.trade_no) or fresh.get(s.merchant_no)
+        if p is None and just is not None:
+            p = Payment(just["收据号"], just["收款日期"], just["房号"], just["金额"], just["渠道"],
+                        trade_no=just["交易单号"])
+        room = p.room if p is not None else room_named(s.text, rooms)[0]
+        if p is None:
+            note = f"未找到交易单号 {s.trade_no or s.merchant_no} 的收款行，请人工核对"
+        elif p.receipt_no in reversed_:
+            note = f"收据 {p.receipt_no} 已于 {reversed_[p.receipt_no].paid_on} 冲销"
+        else:
+            rest = p.amount - s.amount
+            note = (f"建议冲销收据 {p.receipt_no}（feebook reverse 工作簿 --receipt {p.receipt_no} "
+                    f"--reason {profile.source}退款{s.refund_no}）")
+            if rest > 0:
+                note += f"；部分退款，冲销后按实收 {rest:.2f} 元重新开收据"
+            proposals.append(f"{p.receipt_no}（{p.room} 退款 {s.amount:,.2f} 元）")
+        rows.append((_row(as_of, profile, REFUNDED, trade_no=s.trade_no, time=stamp, amount=-s.amount, room=room,
+                          receipt=p.receipt_no if p is not None else "", note=note, fee=s.fee, refund_no=s.refund_no,
+                          merchant_no=s.merchant_no), s))
+
+    rows.extend(ledger_rows)
 
     new = []
     skipped = 0
