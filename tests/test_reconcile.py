@@ -311,3 +311,14 @@ def test_scheduler_step_reconciles_yesterdays_wechat_bill(book, tmp_path):
     # the next day finds no bill of the 22nd
     assert [(o.job, o.status) for o in sch.run_day(book, dt.date(2026, 11, 23), out)
             if o.job == "微信对账"] == [("微信对账", "跳过")]
+
+
+def test_alipay_detail_saved_as_utf8_is_refused():
+    good = zipfile.ZipFile(io.BytesIO(alipay_zip()))
+    text = good.read("20881234567890120156_20261121_业务明细.csv").decode("gbk")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # opened in an editor and saved again as UTF-8
+        z.writestr("20881234567890120156_20261121_业务明细.csv", text.encode("utf-8"))
+    with pytest.raises(StatementError) as err:
+        parse_statement(load_profile("alipay"), buf.getvalue())
+    assert err.value.messages == ["文件是 UTF-8 编码，但支付宝业务明细应为 GBK 编码；请使用下载的原始文件，不要用其他软件另存"]
