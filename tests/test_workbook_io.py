@@ -222,7 +222,7 @@ def test_replace_and_append_round_trip(template):
     # the reader agrees
     book = read_workbook(template, [schema.ARREARS, schema.PAYMENTS])
     assert book[schema.PAYMENTS].rows[1] == (3, ["R0002", None, "1-102", -0.01, "现金", None, None, None,
-                                                "R0001", None, "附加"])
+                                                "R0001", None, None, "附加"])  # None: 交易单号 (issue 17)
 
 
 def test_append_finds_shuffled_headers_and_skips_styled_empty_rows(tmp_path):

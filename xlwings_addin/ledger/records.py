@@ -234,6 +234,7 @@ class Payment:
     batch: str = ""
     reverses: str = ""
     note: str = ""
+    trade_no: str = ""  # 交易单号: the channel's order number (微信/支付宝订单号 or the merchant order number)
     source: Source = Source("收款")
 
 

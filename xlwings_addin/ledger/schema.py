@@ -44,6 +44,8 @@ BANK_DEBITS = "托收明细"
 HANG = "挂牌"
 CAMPAIGNS = "优惠活动"
 DEPOSITS = "押金"
+RECONCILIATION = "对账"
+INVOICING = "开票"
 
 ARREARS = "欠费明细"
 RATES = "收缴率"
@@ -62,6 +64,8 @@ CONTACT_RESULTS = ("已送达", "未接通", "承诺缴费", "拒缴", "投诉",
 ARREARS_REASONS = ("经济困难", "服务不满", "遗忘", "联系不上", "恶意拖欠", "其他")
 BILLING_METHODS = ("面积", "固定", "用量", "公摊")
 HANG_STATUSES = ("待审批", "已批准", "已张贴", "已撤下", "不予批准")
+RECONCILE_TYPES = ("已对平", "金额不符", "台账有渠道无", "渠道有台账无", "退款")
+INVOICE_STATUSES = ("待开", "已开", "已红冲")
 
 INPUT_SHEETS = {
     s.name: s
@@ -70,8 +74,8 @@ INPUT_SHEETS = {
         SheetSpec(
             ITEMS,
             ("项目编码", "项目名称", "计费方式", "单价", "计违约金"),
-            ("计费单位", "适用房屋类型"),
-            formats={"单价": "price"},
+            ("计费单位", "适用房屋类型", "税收分类编码", "税率"),
+            formats={"单价": "price", "税收分类编码": "text", "税率": "rate"},
             choices={"计费方式": BILLING_METHODS, "计违约金": YES_NO},
         ),
         SheetSpec(
@@ -107,8 +111,8 @@ INPUT_SHEETS = {
         SheetSpec(
             PAYMENTS,
             ("收据号", "收款日期", "房号", "金额", "渠道"),
-            ("指定期间", "经办人", "托收批次", "冲销收据号", "备注"),
-            formats={"金额": "money", "收款日期": "date"},
+            ("指定期间", "经办人", "托收批次", "冲销收据号", "备注", "交易单号"),
+            formats={"金额": "money", "收款日期": "date", "交易单号": "text"},
             choices={"渠道": CHANNELS + (REFUND,)},
         ),
         SheetSpec(
@@ -182,6 +186,24 @@ INPUT_SHEETS = {
             ("日期", "房号", "类型", "金额"),
             ("经办人", "审批人", "备注"),
             formats={"日期": "date", "金额": "money"},
+        ),
+        # 对账 (written by `feebook reconcile`, one row per channel transaction or unmatched 收款; read back
+        # so that importing a statement again adds nothing)
+        SheetSpec(
+            RECONCILIATION,
+            ("对账日期", "来源", "交易单号", "交易时间", "金额", "房号", "收据号", "类型", "说明"),
+            ("手续费", "退款单号", "商户订单号"),
+            formats={"对账日期": "date", "金额": "money", "手续费": "money", "交易单号": "text",
+                     "退款单号": "text", "商户订单号": "text"},
+            choices={"类型": RECONCILE_TYPES},
+        ),
+        # 开票 (written by `feebook invoice`; 状态 待开 → 已开 typed by the clerk once the portal issued it)
+        SheetSpec(
+            INVOICING,
+            ("收据号", "发票流水号", "日期", "状态"),
+            ("房号", "价税合计", "税额", "发票号码", "备注"),
+            formats={"日期": "date", "价税合计": "money", "税额": "money", "发票号码": "text"},
+            choices={"状态": INVOICE_STATUSES},
         ),
     ]
 }
@@ -258,6 +280,11 @@ PARAM_DEFAULTS: tuple[tuple[str, str, str], ...] = (
     ("法定代表人", "", "起诉状“原告”栏：法定代表人姓名及职务"),
     ("公司住所", "", "起诉状“原告”栏：公司住所（营业执照登记的住所）"),
     ("诉讼违约金口径", "合同", "起诉状主张的违约金：合同（按违约金日费率）或 法院参考（LPR×1.5）；另一口径在计算表中并列"),
+    ("开票方式", "每张收据", "数电票：每张收据 或 按房屋按月（同一房屋同一月份的收据合开一张）"),
+    ("发票类型", "普通发票", "数电票批量开票的发票类型"),
+    ("开票默认项目", "", "违约金、预收款开票所用的项目编码（取其税收分类编码和税率）；空白为第一个计违约金的项目"),
+    ("微信账单文件夹", "", "存放微信支付交易账单的文件夹（相对工作簿所在文件夹）；填写后定时任务每天 09:30 对账前一天的账单"),
+    ("微信对账自动入账", "否", "是：定时对账时把能识别房号的“渠道有台账无”款项记入收款表"),
 )
 
 # 佣金规则 defaults (SPEC §4.6, seed 004 §5): month, lower, upper, formula.

@@ -464,6 +464,7 @@ def _payment(row: Row) -> Payment:
         reverses=reverses,
         note=row.text("备注"),
         source=row.source("金额"),
+        trade_no=row.text("交易单号"),
     )
 
 
