@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .resources import PACKAGE_DIR, REPO_DIR
+from .resources import WORKBOOK_TEMPLATE, find_resource
 from .ledger import schema
 from .engine.billing import bill_period
 from .ledger.money import ZERO, round_money
@@ -265,9 +265,9 @@ def simulate_payments(ledger: Ledger, periods, behaviours, as_of: dt.date, seed:
 
 
 def template_path() -> Path:
-    for candidate in (d / "收费大表.xlsx" for d in (PACKAGE_DIR / "data", REPO_DIR / "workbooks")):
-        if candidate.exists():
-            return candidate
+    found = find_resource("workbooks", WORKBOOK_TEMPLATE)
+    if found is not None:
+        return found
     # installed without the repository's workbooks/ folder: build the template from schema.py
     import tempfile
 

@@ -334,7 +334,7 @@ def _letters(s: Session, kind: str, period: Optional[Period]) -> None:
     scope = f"选中的 {len(rooms)} 户" if rooms else "全部房屋"
     s.status(f"生成{kind}（{scope}）…")
     changes, result = job_letters(s.ledger, kind, s.as_of, s.out_dir / kind, period=period, rooms=rooms,
-                                  operator=current_user(), progress=False)
+                                  operator=current_user(), progress=False, workbook=s.workbook_path())
     if changes.writes:
         s.apply(changes)
     s.result.lines.append(f"范围：{scope}")
@@ -474,7 +474,7 @@ def receive_selected(book=None, as_of=None) -> MacroResult:
         s.apply(changes)
         s.report(changes)
         try:
-            s.file(render_receipt(context, s.out_dir / "收据"))
+            s.file(render_receipt(context, s.out_dir / "收据", workbook=s.workbook_path()))
         except OSError as exc:  # the payment is recorded; the print can be redone
             s.result.lines.append(f"收款已记录，但收据文件未生成：{exc}")
     return _run("收款登记", book, as_of, body)
@@ -506,7 +506,7 @@ def summary_report(book=None, as_of=None) -> MacroResult:
             return _not_installed(s, "生成总结报告", exc)
         quarter = period_containing(s.as_of, "季度")
         s.status(f"生成 {quarter} 催收总结报告…")
-        result = render_report(s.ledger, quarter, s.as_of, s.out_dir)
+        result = render_report(s.ledger, quarter, s.as_of, s.out_dir, workbook=s.workbook_path())
         s.result.lines.extend(result.summary)
         s.file(result.docx)
     return _run("生成总结报告", book, as_of, body)

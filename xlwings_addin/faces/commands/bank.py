@@ -95,7 +95,7 @@ def cmd_receive(args) -> int:
     code = write_and_report(book, changes)
     out = Path(args.out) if args.out else book.path.parent / "收据"
     try:
-        print(f"收据：{render_receipt(context, out)}")
+        print(f"收据：{render_receipt(context, out, workbook=book.path)}")
     except (OSError, FileNotFoundError) as exc:  # the payment is recorded; the print can be redone
         print(f"收款已记录，但收据文件未生成：{exc}")
         return EXIT_PROBLEMS
