@@ -512,7 +512,17 @@ def summary_report(book=None, as_of=None) -> MacroResult:
     return _run("生成总结报告", book, as_of, body)
 
 
-# ribbon button label → macro (the wiring test checks this against customUI14.xml and FeeLedger.bas)
+# ribbon button id (customUI14.xml) → macro.  The add-in's one VBA callback (RibbonMyAddin.Ribbon) runs
+# ``ribbon(control.Id)``: a new button is a <button id=…> in customUI14.xml plus one entry here.
+BUTTONS: dict[str, Callable[..., MacroResult]] = {
+    "btnBill": bill, "btnRun": refresh_arrears, "btnCheck": check,
+    "btnDunning": dunning_tasks, "btnSms": export_sms,
+    "btnFeeNotices": fee_notices, "btnDunningNotices": dunning_notices,
+    "btnBankExport": bank_export, "btnBankImport": bank_import, "btnReceive": receive_selected,
+    "btnCommission": commission, "btnReport": summary_report,
+}
+
+# ribbon button label → macro (the wiring test checks labels and ids against customUI14.xml)
 RIBBON = {
     "计费": bill, "刷新欠费": refresh_arrears, "校验": check,
     "催收任务": dunning_tasks, "导出短信": export_sms,
@@ -521,4 +531,21 @@ RIBBON = {
     "计算佣金": commission, "生成总结报告": summary_report,
 }
 
-__all__ = ["MacroResult", "ask_open_filename", "ask_text", "today", *[f.__name__ for f in RIBBON.values()]]
+
+def ribbon(control_id: str, book=None, as_of=None) -> Optional[MacroResult]:
+    """What every ribbon button runs (through RunPython): the macro of ``BUTTONS[control_id]``."""
+    macro = BUTTONS.get(str(control_id))
+    if macro is None:  # a button in the ribbon XML without a Python function: say so, do not crash
+        try:
+            import xlwings as xw
+
+            target = book or xw.Book.caller()
+            target.app.alert(f"按钮“{control_id}”还没有对应的功能，请更新 feebook。", title="收费管理",
+                             buttons="ok", mode="critical")
+        except Exception:
+            pass
+        return None
+    return macro(book, as_of)
+
+
+__all__ = ["MacroResult", "ask_open_filename", "ask_text", "today", "ribbon", *[f.__name__ for f in RIBBON.values()]]
