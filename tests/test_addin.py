@@ -190,6 +190,11 @@ def test_vba_container_is_xlwings_excel_written_one_with_only_our_two_streams_ch
         old_streams, old_storages, old_root = build_addin.read_cfb(z.read("xl/vbaProject.bin"))
     with zipfile.ZipFile(XLAM) as z:
         new_streams, new_storages, new_root = build_addin.read_cfb(z.read("xl/vbaProject.bin"))
+    import io
+    import olefile
+
+    with zipfile.ZipFile(XLAM) as z:  # the rewritten compound file passes olefile's strictest parse
+        olefile.OleFileIO(io.BytesIO(z.read("xl/vbaProject.bin")), raise_defects=olefile.DEFECT_POTENTIAL).close()
     assert set(new_streams) == set(old_streams)
     assert {"PROJECT", "PROJECTwm", "VBA/dir", "VBA/_VBA_PROJECT"} <= set(new_streams)
     assert (new_storages, new_root) == (old_storages, old_root)

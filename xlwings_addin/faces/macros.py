@@ -465,8 +465,11 @@ def receive_selected(book=None, as_of=None) -> MacroResult:
         channel = s.ask(f"收款渠道（{'/'.join(FRONT_DESK_CHANNELS)}）：", FRONT_DESK_CHANNELS[0])
         if channel not in FRONT_DESK_CHANNELS:
             raise WorkbookError(f"收款渠道“{channel}”无效，可选：{'、'.join(FRONT_DESK_CHANNELS)}")
+        raw = s.raw(schema.PAYMENTS)
         changes, context = receive(s.ledger, room, amount, channel, s.as_of, operator=current_user(),
-                                   existing_receipts=_receipt_numbers(s))
+                                   existing_receipts=_receipt_numbers(s),
+                                   new_row=max((n for n, _v in raw.rows), default=1) + 1 if raw else None,
+                                   headers=[str(h or "") for h in raw.headers] if raw else ())
         if context is None:
             s.report(changes)
             s.result.ok = False

@@ -43,7 +43,7 @@ from ..engine.commission import CommissionGap, commission_for
 from ..engine.late_fee import accrued_late_fee, court_reference_rate
 from ..ledger.money import MoneyError, daxie, to_decimal
 from ..ledger.periods import Period, PeriodError, parse_date
-from ..ledger.records import Ledger
+from ..ledger.records import Ledger, room_hint
 
 CATEGORY = "收费管理"
 _PARAMS = {key: value for key, value, _ in schema.PARAM_DEFAULTS}
@@ -281,15 +281,8 @@ def allocation_of(ledger: Ledger, day):
 def _unit(ledger: Ledger, room: str):
     unit = ledger.unit_by_room().get(room)
     if unit is None:
-        raise NotFound(f"房号不存在：{room}" + _nearest_hint(room, ledger.unit_by_room()))
+        raise NotFound(f"房号不存在：{room}" + room_hint(room, ledger.unit_by_room()))
     return unit
-
-
-def _nearest_hint(room: str, rooms) -> str:
-    import difflib
-
-    near = difflib.get_close_matches(room, list(rooms), n=3, cutoff=0.75)
-    return f"（是否为 {'、'.join(near)}？）" if near else ""
 
 
 # --------------------------------------------------------------------------- the functions
