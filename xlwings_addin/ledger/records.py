@@ -70,9 +70,13 @@ class Settings:
     lpr: Decimal = Decimal("0.030")
     commission_item: str = "物业管理费"
     extra: tuple[tuple[str, str], ...] = ()
+    cells: tuple[tuple[str, str], ...] = ()  # 参数 key → the cell of its value ("B2"), as read
 
     def get(self, key: str, default: str = "") -> str:
         return dict(self.extra).get(key, default)
+
+    def cell_of(self, key: str) -> str:
+        return dict(self.cells).get(key, "")
 
 
 @dataclass(frozen=True)

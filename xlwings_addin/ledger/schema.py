@@ -208,10 +208,10 @@ ALL_SHEETS = {**INPUT_SHEETS, **OUTPUT_SHEETS}
 
 # 参数 keys with their defaults and explanations (SPEC §2.1).
 PARAM_DEFAULTS: tuple[tuple[str, str, str], ...] = (
-    ("公司名称", "示例物业服务有限公司", "打印在通知单、催缴函上"),
-    ("服务中心", "示例花园服务中心", "打印在通知单、催缴函上"),
-    ("客服电话", "0755-12345678", "打印在通知单、催缴函上"),
-    ("收款账户", "示例物业服务有限公司 招商银行示例支行 7559 0000 0000 001", "打印在通知单上"),
+    ("公司名称", "", "必填：打印在通知单、催缴函上，如 ××物业服务有限公司"),
+    ("服务中心", "", "必填：打印在通知单、催缴函上，如 ××花园服务中心"),
+    ("客服电话", "", "必填：打印在通知单、催缴函、短信上"),
+    ("收款账户", "", "必填：户名 开户行 账号，打印在收费通知单上，如 ××物业服务有限公司 ××银行××支行 6222 …"),
     ("缴费方式", "服务中心前台（现金/POS）、微信、支付宝、银行转账、银行托收", "打印在通知单上"),
     ("计费周期", "季度", "季度 或 月"),
     ("缴费截止日", "25", "每期首月的缴费截止日"),
@@ -235,6 +235,10 @@ PARAM_DEFAULTS: tuple[tuple[str, str, str], ...] = (
     ("LPR年利率", "0.030", "一年期LPR，用于违约金法院参考值（LPR×1.5）"),
     ("佣金考核项目", "物业管理费", "佣金按此项目名称的收缴率计算"),
 )
+
+# 参数 a new center must fill before letters and bank files go out: blank or a sample value is an error
+COMPANY_PARAMS = ("公司名称", "服务中心", "客服电话", "收款账户")
+PLACEHOLDER_MARKS = ("示例", "××", "xx", "XX", "7559 0000 0000 001", "0755-12345678", "待填")
 
 # 佣金规则 defaults (SPEC §4.6, seed 004 §5): month, lower, upper, formula.
 COMMISSION_RULE_DEFAULTS: tuple[tuple[int, str, str, str], ...] = (
