@@ -268,6 +268,10 @@ def test_five_cells_read_the_workbook_once_though_every_wrapper_is_new(counted):
     assert results == [608.10] * 5  # hand-worked in test_arrears
     assert len(reads) == 1
     assert made.count("book") >= 5  # every call really got a new book wrapper
+    # within one recalculation only the first cell looked at the sheets' sizes (one used_range per input sheet)
+    from xlwings_addin.ledger import schema
+    assert made.count("used_range") == len([s for s in _book.sheets if s.name in schema.INPUT_SHEETS]) + \
+        len(list(_book.sheets))  # the fingerprint once, plus the one full read of every sheet
 
 
 def test_a_new_payment_row_is_seen_at_once(counted):
@@ -277,6 +281,7 @@ def test_a_new_payment_row_is_seen_at_once(counted):
     payments = book.sheets["收款"]
     for c, v in enumerate(["R2", dt.datetime(2026, 2, 24), "1-1-102", 600.0, "现金"], start=1):
         payments.cells[(3, c)] = v
+    _clock[0] += udfs.CHECK_INTERVAL  # the recalculation the new row triggers, a moment later
     # paid 600.00 on 2026-02-24, 30 days after 2026-01-25: late fee 600 × 0.0003 × 30 = 5.40 left to pay
     assert FB_ARREARS("1-1-102", D(2026, 3, 1), caller=caller()) == 5.40
     assert len(reads) == 2

@@ -20,9 +20,10 @@ Excel argument), are volatile (recalculated whenever Excel recalculates, so a
 new 收款 row shows at once) and read the open book through the live face.
 The parsed ledger is cached by the workbook's full name — xlwings builds a new
 Book wrapper on every access, so the wrapper itself is no key — and is read
-again when the book's sheets change size (a row added or removed) or after
-:data:`LEDGER_TTL` seconds (a value edited in place), so one recalculation of
-many cells reads the workbook once.
+again when an input sheet changes size (a row added or removed; checked at most
+once per :data:`CHECK_INTERVAL`, so the cells of one recalculation make no COM
+call after the first) or after :data:`LEDGER_TTL` seconds (a value edited in
+place), so one recalculation of many cells reads the workbook once.
 
 Results are values for the cell: money as a float rounded to 0.01 (computed
 in Decimal by the engine), rates as a fraction (format the cell as %).
@@ -215,19 +216,22 @@ def _room(value) -> str:
 
 # --------------------------------------------------------------------------- the open workbook
 
-# workbook full name → (read at, shape fingerprint, ledger)
-_LEDGERS: dict[str, tuple[float, tuple, Ledger]] = {}
-LEDGER_TTL = 5.0  # seconds: one recalculation of many cells reads the workbook once
+# workbook full name → [read at, checked at, shape fingerprint, ledger]
+_LEDGERS: dict[str, list] = {}
+LEDGER_TTL = 5.0  # seconds: a value edited in place is seen after at most this long (or F9)
+CHECK_INTERVAL = 1.0  # seconds: the cells of one recalculation trust the fingerprint checked by the first
 _CLOCK = time.monotonic  # tests replace it
 
 
 def _fingerprint(book) -> tuple:
-    """Every sheet's name and used-range position and size: cheap over COM (no cell values), and it
+    """Every input sheet's used-range position and size: cheap over COM (no cell values), and it
     changes whenever a row is added or removed — a new 收款 or 应收 line, a new 房屋."""
     out = []
     for sheet in book.sheets:
-        rng = sheet.used_range
-        out.append((sheet.name, rng.row, rng.column, tuple(rng.shape)))
+        name = sheet.name
+        if name in schema.INPUT_SHEETS:
+            rng = sheet.used_range
+            out.append((name, rng.row, rng.column, tuple(rng.shape)))
     return tuple(out)
 
 
@@ -250,17 +254,23 @@ def ledger_of(caller) -> Ledger:
     book = caller.sheet.book if hasattr(caller, "sheet") else caller
     key = str(book.fullname)
     now = _CLOCK()
-    shape = _fingerprint(book)
     cached = _LEDGERS.get(key)
-    if cached and cached[1] == shape and now - cached[0] < LEDGER_TTL:
-        return cached[2]
+    if cached and now - cached[0] < LEDGER_TTL:
+        if now - cached[1] < CHECK_INTERVAL:  # the same recalculation: no COM call at all
+            return cached[3]
+        shape = _fingerprint(book)
+        if shape == cached[2]:
+            cached[1] = now
+            return cached[3]
+    else:
+        shape = _fingerprint(book)
     from ..workbook.live import read_book
     from ..workbook.parse import parse_ledger
 
     ledger = parse_ledger(read_book(book))
     if len(_LEDGERS) >= 4:
         _LEDGERS.clear()
-    _LEDGERS[key] = (now, shape, ledger)
+    _LEDGERS[key] = [now, now, shape, ledger]
     return ledger
 
 
