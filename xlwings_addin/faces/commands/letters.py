@@ -114,6 +114,10 @@ def cmd_letters(args) -> int:
     if changes.writes:
         apply_to_file(book, changes)
         print(f"已写入：{book.path}")
+    from ...jobs.ledger import company_problems
+
+    for problem in company_problems(book.ledger):  # the letters print these: say so beside them
+        print(f"注意：{problem.sheet}!{problem.cell} {problem.message}")
     return report(changes)
 
 
