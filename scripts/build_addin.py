@@ -1,34 +1,36 @@
-"""Build the Excel add-in ``xlwings_addin/faces/addin/FeeLedger.xlam`` (ribbon tab 「收费管理」) without Excel.
+r"""Build the Excel add-in ``xlwings_addin/faces/addin/FeeLedger.xlam`` (ribbon tab 「收费管理」) without Excel.
 
-    /work/venv/bin/python scripts/build_addin.py [--out PATH]
+    python scripts/build_addin.py [--out PATH]
 
-Starting point: the custom add-in template that ships inside the xlwings
-package (``xlwings/quickstart_addin_ribbon.xlam``, what ``xlwings quickstart
---addin --ribbon`` copies).  The package is rebuilt at the zip level
-(openpyxl cannot write .xlam):
+Starting point: the custom add-in that ships inside the xlwings package
+(``xlwings/quickstart_addin_ribbon.xlam``, what ``xlwings quickstart --addin
+--ribbon`` copies).  Its ``xl/vbaProject.bin`` was written by Excel (PROJECT
+with [Workspace], PROJECTwm, the dir stream, SYSKIND win32, source-only:
+``_VBA_PROJECT`` has no performance cache).  We change as little as possible:
 
-* ``customUI/customUI14.xml`` ← ``xlwings_addin/faces/addin/customUI14.xml``; the
-  template's ribbon part and its relationship are replaced by ours in
-  ``_rels/.rels`` (type .../2007/relationships/ui/extensibility; the part is
-  covered by the package's ``Default Extension="xml"`` content type).
-* ``xl/vbaProject.bin`` is built from VBA source with the ``ms-ovba`` package
-  (``pip install -e .[addin]``): the template's own modules, read back from its
-  vbaProject with olevba — ``xlwings`` (RunPython, with PROJECT_NAME set to
-  "xlwings" so the add-in reads the same ``xlwings.conf`` settings as the
-  xlwings add-in), ``Dictionary`` (used on Mac), the sheet and workbook
-  modules — plus ``FeeLedger`` (our ribbon callbacks, ``FeeLedger.bas``) and
-  ``xlwings_udfs`` (VBA wrappers for the FB_* functions of
-  :mod:`xlwings_addin.faces.udfs`, generated the way xlwings' "Import Functions"
-  does, so no import step is needed).  The project has no compiled p-code
-  (performance cache): Excel compiles the source on first open.
-* Sheets: the template's settings sheet, renamed ``_xlwings.conf`` (inactive
-  until renamed to ``xlwings.conf``), and ``_functions`` (the UDF tooltips,
-  Chinese text kept in cells because VBA source is stored in a code page;
-  ``Workbook_Open`` registers them with ``Application.MacroOptions``).
+* **VBA/RibbonMyAddin** — the template's ribbon module (``RunMain``) gets our
+  source: ``FeeLedger.bas`` (``Sub Ribbon(control As IRibbonControl)``, one
+  RunPython that hands ``control.Id`` to :func:`xlwings_addin.faces.macros.ribbon`;
+  a Chinese MsgBox when no workbook is open) plus the generated FB_*
+  worksheet-function wrappers.  The module keeps its name, so the dir stream,
+  PROJECT and PROJECTwm are untouched; the stream keeps its first MODULEOFFSET
+  bytes (the performance cache, ignored on read) and gets the new compressed
+  source (MS-OVBA 2.4.1) after them.
+* **VBA/xlwings** — one line: ``PROJECT_NAME = "xlwings"`` instead of
+  ``"myaddin"``, so the add-in reads the same ``%USERPROFILE%\.xlwings\xlwings.conf``
+  as the xlwings add-in (``xlwings config create --force``).
 
-The build is deterministic (fixed zip timestamps and project id): building
-twice gives the same bytes.  ``tests/test_addin.py`` reads the result back
-with olevba and checks the wiring.
+Every other stream is copied byte for byte; the compound file is rewritten
+around them by :func:`write_cfb` (same tree, same CLSIDs).
+``tests/test_addin.py`` compares the result with the template stream by stream.
+
+Package parts: ``customUI/customUI14.xml`` replaces the template's ribbon;
+the settings sheet is renamed ``_xlwings.conf`` (inactive until renamed to
+``xlwings.conf``); a ``_functions`` sheet carries the UDF tooltips (Chinese in
+cells, since VBA source is stored in code page 1252), registered with
+``Application.MacroOptions`` by the ribbon's ``onLoad`` callback.
+
+The build is deterministic: building twice gives the same bytes.
 """
 from __future__ import annotations
 
@@ -36,11 +38,9 @@ import argparse
 import inspect
 import io
 import os
-import random
 import re
+import struct
 import sys
-import tempfile
-import uuid
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -51,55 +51,19 @@ OUT = ADDIN_DIR / "FeeLedger.xlam"
 RIBBON = ADDIN_DIR / "customUI14.xml"
 CALLBACKS = ADDIN_DIR / "FeeLedger.bas"
 UDF_MODULE = "xlwings_addin.faces.udfs"
-PROJECT_ID = "{5F1D2C3B-7A44-4E2B-9C1E-3B8E1F0A6C21}"
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
 CONF_SHEET = "_xlwings.conf"
 FUNCTIONS_SHEET = "_functions"
+RIBBON_MODULE = "RibbonMyAddin"           # the template's ribbon module, whose source we replace
+CHANGED_STREAMS = {f"VBA/{RIBBON_MODULE}", "VBA/xlwings"}  # every other stream is copied as is
+CODE_PAGE = "cp1252"
+
+NO_WORKBOOK = "请先打开收费大表工作簿（.xlsx），再点“收费管理”选项卡上的按钮。"
+TITLE = "收费管理"
 
 REL_UI = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 REL_WORKSHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-GUID_WORKBOOK = "0002081900000000C000000000000046"
-GUID_WORKSHEET = "0002082000000000C000000000000046"
-
-THIS_WORKBOOK_CODE = r'''
-Private Sub Workbook_Open()
-    RegisterFunctionHelp
-End Sub
-
-Private Sub RegisterFunctionHelp()
-    ' Function wizard texts for the FB_* worksheet functions, read from the _functions sheet
-    ' (columns: name, description, category, argument descriptions...).
-    Dim sht As Worksheet, r As Long, c As Long, n As Long, wasAddin As Boolean
-    Dim argDocs() As String
-    On Error Resume Next
-    Set sht = Me.Worksheets("_functions")
-    If sht Is Nothing Then Exit Sub
-    wasAddin = Me.IsAddin
-    Me.IsAddin = False
-    r = 2
-    Do While sht.Cells(r, 1).Value <> ""
-        n = 0
-        Do While sht.Cells(r, 4 + n).Value <> ""
-            n = n + 1
-        Loop
-        If n > 0 Then
-            ReDim argDocs(0 To n - 1)
-            For c = 0 To n - 1
-                argDocs(c) = sht.Cells(r, 4 + c).Value
-            Next c
-            Application.MacroOptions Macro:="'" & Me.Name & "'!" & sht.Cells(r, 1).Value, _
-                Description:=sht.Cells(r, 2).Value, Category:=sht.Cells(r, 3).Value, ArgumentDescriptions:=argDocs
-        Else
-            Application.MacroOptions Macro:="'" & Me.Name & "'!" & sht.Cells(r, 1).Value, _
-                Description:=sht.Cells(r, 2).Value, Category:=sht.Cells(r, 3).Value
-        End If
-        r = r + 1
-    Loop
-    Me.IsAddin = wasAddin
-    Me.Saved = True
-End Sub
-'''
 
 
 def template_path() -> Path:
@@ -112,22 +76,21 @@ def crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-def template_modules(path: Path) -> dict[str, str]:
-    """Stored source (with Attribute lines) of every VBA module of the template, by module name."""
-    from oletools.olevba import VBA_Parser
-
-    parser = VBA_Parser(str(path))
-    try:
-        return {Path(name).stem: code for _f, _s, name, code in parser.extract_macros()}
-    finally:
-        parser.close()
+# --------------------------------------------------------------------------- VBA source we write
 
 
-# --------------------------------------------------------------------------- UDF wrappers
+def vba_string(text: str, name: str) -> str:
+    """A VBA function returning ``text`` built from ChrW (the source itself stays ASCII)."""
+    parts = [f"ChrW(&H{ord(ch):04X})" for ch in text]
+    lines = [f"Private Function {name}() As String", "    Dim s As String"]
+    for i in range(0, len(parts), 20):
+        lines.append("    s = s & " + " & ".join(parts[i:i + 20]))
+    lines += [f"    {name} = s", "End Function", ""]
+    return "\r\n".join(lines)
 
 
 def udf_signatures() -> list[tuple[str, list[tuple[str, bool]]]]:
-    """(function name, [(argument, optional)]) of the FB_* functions, ``caller`` excluded."""
+    """(function name, [(argument, optional)]) of the FB_* functions, ``caller`` included."""
     sys.path.insert(0, str(ROOT))
     from xlwings_addin.faces import udfs
 
@@ -140,42 +103,55 @@ def udf_signatures() -> list[tuple[str, list[tuple[str, bool]]]]:
 
 
 def udf_vba() -> str:
-    """The xlwings_udfs module, in the shape xlwings' import_udfs writes for an add-in (ActiveWorkbook)."""
-    lines = ['Attribute VB_Name = "xlwings_udfs"',
-             "'Generated by scripts/build_addin.py from xlwings_addin/faces/udfs.py (same shape as xlwings' Import Functions)",
-             '#Const App = "Microsoft Excel"', ""]
+    """The FB_* wrappers, in the shape xlwings' "Import Functions" writes for an add-in (ActiveWorkbook),
+    except: functions that read the workbook are volatile, a failure is #VALUE! (never a traceback),
+    and the #VALUE! / #N/A texts Python returns become Excel errors (CellValue)."""
+    from xlwings_addin.faces import udfs
+
+    lines = ["' ---- FB_* worksheet functions (generated by scripts/build_addin.py from xlwings_addin/faces/udfs.py)",
+             ""]
     for name, args in udf_signatures():
         visible = [(a, opt) for a, opt in args if a != "caller"]
         params = ", ".join(("Optional " if opt else "") + a for a, opt in visible)
         call_args = ", ".join("Nothing" if a == "caller" else a for a, _ in args)
+        lines.append(f"Function {name}({params})")
+        if name in udfs.VOLATILE:
+            lines.append("    Application.Volatile")
         lines += [
-            f"Function {name}({params})",
-            '    #If App = "Microsoft Excel" Then',
-            "        If TypeOf Application.Caller Is Range Then On Error GoTo failed",
-            f'        {name} = XLPy.CallUDF("{UDF_MODULE}", "{name}", Array({call_args}), '
-            "ActiveWorkbook, Application.Caller)",
-            "        Exit Function",
-            "    #Else",
-            f'        {name} = XLPy.CallUDF("{UDF_MODULE}", "{name}", Array({call_args}))',
-            "        Exit Function",
-            "    #End If",
+            "    On Error GoTo failed",
+            f'    {name} = CellValue(XLPy.CallUDF("{UDF_MODULE}", "{name}", Array({call_args}), '
+            "ActiveWorkbook, Application.Caller))",
+            "    Exit Function",
             "failed:",
-            f"    {name} = Err.Description",
+            f"    {name} = CVErr(xlErrValue)",
             "End Function",
             "",
         ]
     return "\r\n".join(lines)
 
 
-# --------------------------------------------------------------------------- vbaProject.bin
+def ribbon_module_source() -> str:
+    """Stored source of the RibbonMyAddin module: FeeLedger.bas + texts + UDF wrappers."""
+    text = crlf(CALLBACKS.read_text(encoding="ascii")).rstrip("\r\n") + "\r\n\r\n"
+    text += vba_string(NO_WORKBOOK, "NoWorkbookText") + "\r\n" + vba_string(TITLE, "TitleText") + "\r\n"
+    text += udf_vba()
+    return text
+
+
+def xlwings_module_source(original: str) -> str:
+    new, n = re.subn(r'(Public Const PROJECT_NAME As String = )"[^"]*"', r'\1"xlwings"', original)
+    if n != 1:
+        raise SystemExit("xlwings 模板的 VBA 模块中找不到 PROJECT_NAME 常量，模板版本不兼容")
+    return new
+
+
+# --------------------------------------------------------------------------- MS-OVBA compression
 
 
 def ovba_compress(data: bytes) -> bytes:
     """MS-OVBA §2.4.1 compression (CompressedContainer), greedy matching on 3-byte prefixes.
 
-    Written here because ms-ovba-compression 1.0.1 emits copy tokens its own
-    decompressor (and olevba, and so Office) cannot read for inputs over ~100
-    bytes.  Every chunk is checked by the test suite through olevba's decompressor.
+    Every chunk is checked by the test suite through olevba's decompressor.
     """
     out = bytearray(b"\x01")
     for start in range(0, len(data), 4096):
@@ -232,109 +208,187 @@ def _compress_chunk(chunk: bytes) -> bytearray:
     return body
 
 
-class _Compressor:
-    """Stands in for ms_ovba_compression.MsOvba inside ms-ovba (see :func:`ovba_compress`)."""
-
-    def compress(self, data: bytes) -> bytes:
-        return ovba_compress(bytes(data))
+# --------------------------------------------------------------------------- the container
 
 
-def _module_classes():
-    from ms_ovba.Models.Entities.module_base import ModuleBase
-    from ms_ovba.Models.Fields.idSizeField import IdSizeField
-    from ms_ovba.Models.Fields.packed_data import PackedData
+def read_cfb(data: bytes):
+    """(streams {path: bytes}, storages {path: clsid}, root clsid) of a compound file."""
+    import olefile
 
-    class SourceModule(ModuleBase):
-        """A module whose stored text (Attribute lines included) is given whole."""
-
-        def __init__(self, name: str, kind: str, source: str):
-            super().__init__(name)
-            self.type = kind  # "Module", "Class" or "Document"
-            self.source = crlf(source)
-            self._file_path = name
-
-        def pack(self, endien: str, cp_name: str) -> bytes:
-            """MODULE record of the dir stream (MS-OVBA 2.3.4.2.3.2); MODULETYPE 0x0021 procedural, 0x0022 else."""
-            type_id = PackedData("HI", 0x0021 if self.type == "Module" else 0x0022, 0)
-            offset = IdSizeField(0x0031, 4, len(self._cache))
-            return (self.modName.pack(endien, cp_name) + self.streamName.pack(endien, cp_name)
-                    + self.docString.pack(endien, cp_name) + offset.pack(endien)
-                    + self.helpContext.pack(endien, cp_name) + self._cookie.pack(endien)
-                    + type_id.pack(endien) + PackedData("HI", 0x002B, 0).pack(endien))
-
-        def to_project_module_string(self) -> str:
-            if self.type == "Document":
-                return f"Document={self.name}/&H00000000"
-            return f"{self.type}={self.name}"
-
-        def write_file(self) -> None:
-            with open(self.bin_path, "wb") as f:
-                f.write(self._cache + ovba_compress(self.source.encode("cp1252")))
-
-    return SourceModule
-
-
-def _document_source(name: str, guid: str, code: str = "") -> str:
-    base = str(uuid.UUID(guid)).upper()
-    head = (f'Attribute VB_Name = "{name}"\nAttribute VB_Base = "0{{{base}}}"\n'
-            "Attribute VB_GlobalNameSpace = False\nAttribute VB_Creatable = False\n"
-            "Attribute VB_PredeclaredId = True\nAttribute VB_Exposed = True\n"
-            "Attribute VB_TemplateDerived = False\nAttribute VB_Customizable = True\n")
-    return head + code.lstrip("\n")
-
-
-def vba_modules(template: Path) -> list[tuple[str, str, str]]:
-    """(name, kind, stored source) of every module of our project."""
-    tm = template_modules(template)
-    xlwings_code = tm["xlwings"]
-    xlwings_code, n = re.subn(r'(Public Const PROJECT_NAME As String = )"[^"]*"', r'\1"xlwings"', xlwings_code)
-    if n != 1:
-        raise SystemExit("xlwings 模板的 VBA 模块中找不到 PROJECT_NAME 常量，模板版本不兼容")
-    callbacks = CALLBACKS.read_text(encoding="ascii")
-    return [
-        ("ThisWorkbook", "Document", _document_source("ThisWorkbook", GUID_WORKBOOK, THIS_WORKBOOK_CODE)),
-        ("Sheet1", "Document", _document_source("Sheet1", GUID_WORKSHEET)),
-        ("Sheet2", "Document", _document_source("Sheet2", GUID_WORKSHEET)),
-        ("Dictionary", "Class", tm["Dictionary"]),
-        ("xlwings", "Module", xlwings_code),
-        ("FeeLedger", "Module", callbacks),
-        ("xlwings_udfs", "Module", udf_vba()),
-    ]
-
-
-def build_vba_project(modules: list[tuple[str, str, str]]) -> bytes:
-    """vbaProject.bin (an OLE file) from module sources, via ms-ovba (which works in the current folder)."""
+    ole = olefile.OleFileIO(io.BytesIO(data))
     try:
-        from ms_ovba.Models.Entities.reference import Reference
-        from ms_ovba.Models.Entities.reference_registered import ReferenceRegistered
-        from ms_ovba.Models.Fields.libid_reference import LibidReference
-        from ms_ovba.vbaProject import VbaProject
-        from ms_ovba.Views import dirStream
-        from ms_ovba.Views.project_ole_file import ProjectOleFile
-    except ImportError:
-        raise SystemExit("缺少 ms-ovba：pip install -e .[addin]") from None
-    dirStream.MsOvba = _Compressor  # the dir stream is compressed too
-    SourceModule = _module_classes()
-    project = VbaProject()
-    project.project_id = PROJECT_ID
-    for name, kind, source in modules:
-        project.add_module(SourceModule(name, kind, source))
-    project.add_reference(Reference(ReferenceRegistered(LibidReference(
-        uuid.UUID("0002043000000000C000000000000046"), "2.0", "0",
-        "C:\\Windows\\System32\\stdole2.tlb", "OLE Automation")), "stdole"))
-    project.add_reference(Reference(ReferenceRegistered(LibidReference(
-        uuid.UUID("2DF8D04C5BFA101BBDE500AA0044DE52"), "2.0", "0",
-        "C:\\Program Files\\Common Files\\Microsoft Shared\\OFFICE16\\MSO.DLL",
-        "Microsoft Office 16.0 Object Library")), "Office"))
-    random.seed(PROJECT_ID)  # ms-ovba's PROJECT encryption seed and ms-cfb use `random`: same input, same bytes
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        try:
-            ProjectOleFile.write_file(project)
-            return Path(tmp, "vbaProject.bin").read_bytes()
-        finally:
-            os.chdir(here)
+        streams, storages = {}, {}
+        for entry in ole.listdir(streams=True, storages=True):
+            path = "/".join(entry)
+            if ole.get_type(path) == olefile.STGTY_STREAM:
+                streams[path] = ole.openstream(path).read()
+            else:
+                storages[path] = ole.getclsid(path)
+        return streams, storages, ole.root.clsid
+    finally:
+        ole.close()
+
+
+def module_offsets(dir_stream: bytes) -> dict[str, int]:
+    """Module stream name → MODULEOFFSET, from the (decompressed) dir stream (MS-OVBA 2.3.4.2)."""
+    out, i, stream_name = {}, 0, None
+    while i + 6 <= len(dir_stream):
+        rid, size = struct.unpack_from("<HI", dir_stream, i)
+        if rid == 0x0009:  # PROJECTVERSION: Size is 4 but 6 bytes follow
+            size = 6
+        body = dir_stream[i + 6:i + 6 + size]
+        if rid == 0x001A:  # MODULESTREAMNAME
+            stream_name = body.decode(CODE_PAGE)
+        elif rid == 0x0031 and stream_name is not None:  # MODULEOFFSET
+            out[stream_name] = struct.unpack("<I", body)[0]
+        i += 6 + size
+    return out
+
+
+def decompress(data: bytes) -> bytes:
+    from oletools.olevba import decompress_stream
+
+    return bytes(decompress_stream(bytearray(data)))
+
+
+def vba_project(template_bin: bytes) -> bytes:
+    """The template's vbaProject.bin with our RibbonMyAddin source and PROJECT_NAME; the rest as is."""
+    streams, storages, root_clsid = read_cfb(template_bin)
+    offsets = module_offsets(decompress(streams["VBA/dir"]))
+    for path in CHANGED_STREAMS:
+        if path.split("/")[1] not in offsets:
+            raise SystemExit(f"xlwings 模板的 VBA 工程中没有模块 {path}，模板版本不兼容")
+
+    def rewrite(path: str, new_source: str) -> None:
+        offset = offsets[path.split("/")[1]]
+        streams[path] = streams[path][:offset] + ovba_compress(new_source.encode(CODE_PAGE))
+
+    rewrite(f"VBA/{RIBBON_MODULE}", ribbon_module_source())
+    xlwings_offset = offsets["xlwings"]
+    original = decompress(streams["VBA/xlwings"][xlwings_offset:]).decode(CODE_PAGE)
+    rewrite("VBA/xlwings", xlwings_module_source(original))
+    return write_cfb(streams, storages, root_clsid)
+
+
+# Compound File Binary (MS-CFB) version 3: 512-byte sectors, 64-byte mini sectors below 4096 bytes.
+SECTOR, MINI, CUTOFF = 512, 64, 4096
+FREESECT, ENDOFCHAIN, FATSECT, NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def _cfb_key(name: str):
+    """Sibling order of MS-CFB 2.6.4: shorter names first, then by upper-case UTF-16 code units."""
+    return (len(name), name.upper())
+
+
+def write_cfb(streams: dict[str, bytes], storages: dict[str, bytes], root_clsid: bytes = b"") -> bytes:
+    """A compound file holding ``streams`` ({"VBA/dir": bytes, …}) in ``storages`` ({"VBA": clsid})."""
+    # directory entries: 0 = root; children by storage
+    entries = [{"name": "Root Entry", "type": 5, "clsid": root_clsid or b"", "path": ""}]
+    children: dict[str, list[int]] = {"": []}
+    for path in sorted(storages, key=lambda p: p.count("/")):
+        parent = path.rpartition("/")[0]
+        entries.append({"name": path.rpartition("/")[2], "type": 1, "clsid": storages[path] or b"", "path": path})
+        children[parent].append(len(entries) - 1)
+        children[path] = []
+    for path in sorted(streams):
+        parent = path.rpartition("/")[0]
+        entries.append({"name": path.rpartition("/")[2], "type": 2, "clsid": b"", "path": path,
+                        "data": streams[path]})
+        children[parent].append(len(entries) - 1)
+    for e in entries:
+        e.update(left=NOSTREAM, right=NOSTREAM, child=NOSTREAM, color=1, start=ENDOFCHAIN, size=0)
+
+    def tree(ids: list[int], depth: int, deepest: list) -> int:
+        if not ids:
+            return NOSTREAM
+        mid = len(ids) // 2
+        node = ids[mid]
+        entries[node]["depth"] = depth
+        deepest[0] = max(deepest[0], depth)
+        entries[node]["left"] = tree(ids[:mid], depth + 1, deepest)
+        entries[node]["right"] = tree(ids[mid + 1:], depth + 1, deepest)
+        return node
+
+    for parent, ids in children.items():
+        owner = 0 if parent == "" else next(i for i, e in enumerate(entries) if e["path"] == parent)
+        ordered = sorted(ids, key=lambda i: _cfb_key(entries[i]["name"]))
+        deepest = [0]
+        entries[owner]["child"] = tree(ordered, 0, deepest)
+        if deepest[0] > 0:  # a balanced tree: the deepest level red, every path has the same black count
+            for i in ordered:
+                if entries[i]["depth"] == deepest[0]:
+                    entries[i]["color"] = 0
+
+    # sectors: mini stream, big streams, directory, mini FAT, FAT
+    fat: list[int] = []
+    body = bytearray()
+
+    def allocate(data: bytes) -> int:
+        if not data:
+            return ENDOFCHAIN
+        first = len(fat)
+        count = -(-len(data) // SECTOR)
+        fat.extend(range(first + 1, first + count))
+        fat.append(ENDOFCHAIN)
+        body.extend(data.ljust(count * SECTOR, b"\x00"))
+        return first
+
+    mini_fat: list[int] = []
+    mini_stream = bytearray()
+    for e in entries:
+        if e["type"] != 2:
+            continue
+        data = e["data"]
+        e["size"] = len(data)
+        if len(data) < CUTOFF:
+            if data:
+                first = len(mini_fat)
+                count = -(-len(data) // MINI)
+                mini_fat.extend(range(first + 1, first + count))
+                mini_fat.append(ENDOFCHAIN)
+                mini_stream.extend(data.ljust(count * MINI, b"\x00"))
+                e["start"] = first
+    entries[0]["start"] = allocate(bytes(mini_stream))
+    entries[0]["size"] = len(mini_stream)
+    for e in entries:
+        if e["type"] == 2 and len(e["data"]) >= CUTOFF:
+            e["start"] = allocate(e["data"])
+
+    def dir_entry(e) -> bytes:
+        name = e["name"].encode("utf-16-le") + b"\x00\x00"
+        return (name.ljust(64, b"\x00") + struct.pack("<HBBIII", len(name), e["type"], e["color"], e["left"],
+                                                      e["right"], e["child"])
+                + (e["clsid"] or b"").ljust(16, b"\x00") + struct.pack("<I", 0) + b"\x00" * 16
+                + struct.pack("<IQ", e["start"] if e["type"] != 1 else 0, e["size"]))
+
+    directory = b"".join(dir_entry(e) for e in entries)
+    unused = -len(entries) % (SECTOR // 128)
+    directory += (b"\x00" * 64 + struct.pack("<HBBIII", 0, 0, 0, NOSTREAM, NOSTREAM, NOSTREAM)
+                  + b"\x00" * 36 + struct.pack("<IQ", 0, 0)) * unused
+    first_dir = allocate(directory)
+    mini_fat_bytes = struct.pack(f"<{len(mini_fat)}I", *mini_fat) if mini_fat else b""
+    if mini_fat_bytes:
+        mini_fat_bytes = mini_fat_bytes.ljust(-(-len(mini_fat_bytes) // SECTOR) * SECTOR, b"\xff")
+    first_mini_fat = allocate(mini_fat_bytes) if mini_fat_bytes else ENDOFCHAIN
+    n_mini_fat = len(mini_fat_bytes) // SECTOR
+    # the FAT covers itself
+    n_fat = 1
+    while (len(fat) + n_fat) > n_fat * (SECTOR // 4):
+        n_fat += 1
+    if n_fat > 109:
+        raise SystemExit("VBA 工程过大（需要 DIFAT），不支持")
+    fat_ids = list(range(len(fat), len(fat) + n_fat))
+    fat.extend([FATSECT] * n_fat)
+    fat.extend([FREESECT] * (n_fat * (SECTOR // 4) - len(fat)))
+    body.extend(struct.pack(f"<{len(fat)}I", *fat))
+    difat = fat_ids + [FREESECT] * (109 - n_fat)
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16
+              + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6) + b"\x00" * 6
+              + struct.pack("<IIIIIIIII", 0, n_fat, first_dir, 0, CUTOFF, first_mini_fat, n_mini_fat,
+                            ENDOFCHAIN, 0)
+              + struct.pack("<109I", *difat))
+    assert len(header) == SECTOR
+    return header + bytes(body)
 
 
 # --------------------------------------------------------------------------- sheets and package parts
@@ -346,7 +400,8 @@ def _cell(ref: str, value) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
 
 
-def sheet_xml(rows: list[list], code_name: str, widths=(16, 60)) -> str:
+def sheet_xml(rows: list[list], code_name, widths=(16, 60)) -> str:
+    """A worksheet part; ``code_name`` ties it to the VBA project's document module (None: Excel adds one)."""
     out = []
     for r, values in enumerate(rows, start=1):
         cells = "".join(_cell(f"{chr(65 + c)}{r}", v) for c, v in enumerate(values) if v not in (None, ""))
@@ -355,7 +410,7 @@ def sheet_xml(rows: list[list], code_name: str, widths=(16, 60)) -> str:
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f'<sheetPr codeName="{code_name}"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+            + (f'<sheetPr codeName="{code_name}"/>' if code_name else "") + '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
             f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>{"".join(out)}</sheetData>'
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             '</worksheet>')
@@ -420,11 +475,11 @@ def content_types(template_xml: str) -> str:
 def build(out: Path = OUT, template: Path | None = None) -> Path:
     template = template or template_path()
     ribbon = RIBBON.read_bytes()
-    vba = build_vba_project(vba_modules(template))
     parts: dict[str, bytes] = {}
     with zipfile.ZipFile(template) as z:
         for name in z.namelist():
             parts[name] = z.read(name)
+    vba = vba_project(parts["xl/vbaProject.bin"])
     parts.pop("customUI/customUI.xml", None)
     parts["customUI/customUI14.xml"] = ribbon
     parts["xl/vbaProject.bin"] = vba
@@ -433,8 +488,8 @@ def build(out: Path = OUT, template: Path | None = None) -> Path:
     parts["xl/_rels/workbook.xml.rels"] = workbook_rels(
         parts["xl/_rels/workbook.xml.rels"].decode("utf-8")).encode("utf-8")
     parts["[Content_Types].xml"] = content_types(parts["[Content_Types].xml"].decode("utf-8")).encode("utf-8")
-    parts["xl/worksheets/sheet1.xml"] = sheet_xml(conf_rows(), "Sheet1", (18, 40)).encode("utf-8")
-    parts["xl/worksheets/sheet2.xml"] = sheet_xml(functions_rows(), "Sheet2", (18, 60, 10, 30, 30, 30, 30, 30)
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml(conf_rows(), "Sheet2", (18, 40)).encode("utf-8")
+    parts["xl/worksheets/sheet2.xml"] = sheet_xml(functions_rows(), None, (18, 60, 10, 30, 30, 30, 30, 30)
                                                   ).encode("utf-8")
     order = ["[Content_Types].xml", "_rels/.rels"] + sorted(n for n in parts if n not in
                                                             ("[Content_Types].xml", "_rels/.rels"))

@@ -52,24 +52,27 @@ def built_ribbon() -> list[ET.Element]:
     return list(root.iter(f"{NS_UI}button"))
 
 
-def callbacks(vba: dict[str, str]) -> dict[str, str]:
-    """'Module.Sub' → its body, for every Sub of every module."""
+def callbacks(vba: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """'Module.Sub' → (its parameter list, its body), for every Sub of every module."""
     out = {}
     for module, code in vba.items():
-        for m in re.finditer(r"^Sub (\w+)\([^)]*\)\s*$(.*?)^End Sub", code, re.M | re.S):
-            out[f"{module}.{m.group(1)}"] = m.group(2)
+        for m in re.finditer(r"^Sub (\w+)\(([^)]*)\)\s*$(.*?)^End Sub", code, re.M | re.S):
+            out[f"{module}.{m.group(1)}"] = (m.group(2), m.group(3))
     return out
 
 
 def ribbon_macros() -> list[str]:
-    vba = callbacks(built_vba())
-    names = []
-    for button in built_ribbon():
-        body = vba.get(button.get("onAction"), "")
-        m = re.search(r'RunPython "import xlwings_addin\.faces\.macros as m; m\.(\w+)\(\)"', body)
-        if m:
-            names.append(m.group(1))
-    return names
+    """The Python macro of every button of the built ribbon (through macros.BUTTONS)."""
+    return [macros.BUTTONS[b.get("id")].__name__ for b in built_ribbon() if b.get("id") in macros.BUTTONS]
+
+
+def load_build_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_addin", ROOT / "scripts" / "build_addin.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ------------------------------------------------------------------ the package and the wiring
@@ -103,50 +106,140 @@ def test_ribbon_tab_groups_and_icons():
     assert all(b.get("imageMso") for b in tab.iter(f"{NS_UI}button"))
 
 
-def test_every_button_calls_an_existing_callback_that_runs_an_existing_macro():
+def test_every_button_calls_the_one_dispatcher_which_runs_an_existing_macro():
     vba = built_vba()
     subs = callbacks(vba)
     buttons = built_ribbon()
-    assert len(buttons) == len(macros.RIBBON) == 12
+    assert len(buttons) == len(macros.RIBBON) == len(macros.BUTTONS) == 14
+    params, body = subs["RibbonMyAddin.Ribbon"]
+    assert params == "control As IRibbonControl"
+    # one RunPython with the button's id: adding a button never touches VBA
+    assert [s.strip() for s in re.findall(r"RunPython (.*)", body)] == [
+        """"import xlwings_addin.faces.macros as m; m.ribbon('" & control.Id & "')\""""]
     for button in buttons:
-        action = button.get("onAction")
-        assert action in subs, f"{button.get('label')}: VBA callback {action} missing from the built add-in"
-        m = re.search(r'RunPython "import xlwings_addin\.faces\.macros as m; m\.(\w+)\(\)"', subs[action])
-        assert m, f"{action} does not RunPython a macro of xlwings_addin.faces.macros"
-        func = getattr(macros, m.group(1), None)
-        assert callable(func), f"{action} names xlwings_addin.faces.macros.{m.group(1)}, which does not exist"
+        assert button.get("onAction") == "RibbonMyAddin.Ribbon", button.get("label")
+        func = macros.BUTTONS.get(button.get("id"))
+        assert callable(func), f"{button.get('id')} ({button.get('label')}) has no entry in macros.BUTTONS"
         required = [p for p in inspect.signature(func).parameters.values()
                     if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         assert not required, f"{func.__name__} has required arguments {required}"
         assert macros.RIBBON[button.get("label")] is func
+    # every callback named in the ribbon (onAction, onLoad) exists and has the signature Office calls it with
+    with zipfile.ZipFile(XLAM) as z:
+        xml = z.read("customUI/customUI14.xml").decode("utf-8")
+    names = set(re.findall(r'on(?:Action|Load)="([^"]+)"', xml))
+    assert names == {"RibbonMyAddin.Ribbon", "RibbonMyAddin.RibbonLoaded"}
+    assert subs["RibbonMyAddin.RibbonLoaded"][0] == "ui As IRibbonUI"
+    assert all(params.endswith("As IRibbonControl") for name, (params, _b) in subs.items()
+               if name in names and name != "RibbonMyAddin.RibbonLoaded")
 
 
-def test_vba_project_has_xlwings_runpython_and_the_udf_wrappers():
+def test_no_workbook_open_gives_a_chinese_message_box_before_any_python():
+    vba = built_vba()["RibbonMyAddin"]
+    _params, body = callbacks({"RibbonMyAddin": vba})["RibbonMyAddin.Ribbon"]
+    lines = [line.strip() for line in body.strip().splitlines()]
+    # the guard comes first: ActiveWorkbook is Nothing → MsgBox and leave (no RunPython → no VBA error 91)
+    assert lines[:4] == ["If ActiveWorkbook Is Nothing Then", "MsgBox NoWorkbookText(), vbExclamation, TitleText()",
+                         "Exit Sub", "End If"]
+
+    def text_of(function: str) -> str:
+        block = re.search(rf"Private Function {function}\(\) As String(.*?)End Function", vba, re.S).group(1)
+        return "".join(chr(int(h, 16)) for h in re.findall(r"ChrW\(&H([0-9A-F]{4})\)", block))
+
+    assert text_of("NoWorkbookText") == "请先打开收费大表工作簿（.xlsx），再点“收费管理”选项卡上的按钮。"
+    assert text_of("TitleText") == "收费管理"
+
+
+def test_every_image_is_a_published_office_icon():
+    listed = set()
+    for line in Path("/work/shared/reference/office-control-ids.txt").read_text(encoding="utf-8").splitlines() \
+            if Path("/work/shared/reference/office-control-ids.txt").exists() else []:
+        if line and not line.startswith("#"):
+            listed.add(line.split("\t")[0])
+    if not listed:
+        pytest.skip("office-control-ids.txt not available")
+    images = {b.get("imageMso") for b in built_ribbon()}
+    assert images and images <= listed, images - listed
+
+
+def test_receive_tooltip_says_what_the_macro_needs():
+    button = next(b for b in built_ribbon() if b.get("id") == "btnReceive")
+    tip = button.get("supertip")
+    # receive_selected takes one row of 欠费明细, 催收任务 or 房屋 (macros.SELECTABLE + 房屋), asks amount and channel
+    for sheet in (*macros.SELECTABLE, schema.UNITS):
+        assert f"“{sheet}”" in tip
+    assert "一户" in tip and "金额" in tip and "渠道" in tip and "收据" in tip
+    assert "“收款”表中选中" not in tip  # the old text described a selection the macro does not read
+
+
+def test_ribbon_dispatch_by_button_id(book):
+    result = macros.ribbon("btnCheck", book, AS_OF)
+    assert result is not None and result.ok is not None
+    assert book.app.alerts[-1][0] == "收费管理 · 校验"
+    assert macros.ribbon("btnNoSuchButton", book, AS_OF) is None
+    assert book.app.alerts[-1] == ("收费管理", "按钮“btnNoSuchButton”还没有对应的功能，请更新 feebook。")
+
+
+def test_vba_container_is_xlwings_excel_written_one_with_only_our_two_streams_changed():
+    """Stream by stream against quickstart_addin_ribbon.xlam's vbaProject.bin: the same streams and storages,
+    byte-identical except VBA/RibbonMyAddin (our module) and VBA/xlwings (one line, PROJECT_NAME)."""
+    from oletools.olevba import decompress_stream
+
+    build_addin = load_build_script()
+    with zipfile.ZipFile(build_addin.template_path()) as z:
+        old_streams, old_storages, old_root = build_addin.read_cfb(z.read("xl/vbaProject.bin"))
+    with zipfile.ZipFile(XLAM) as z:
+        new_streams, new_storages, new_root = build_addin.read_cfb(z.read("xl/vbaProject.bin"))
+    import io
+    import olefile
+
+    with zipfile.ZipFile(XLAM) as z:  # the rewritten compound file passes olefile's strictest parse
+        olefile.OleFileIO(io.BytesIO(z.read("xl/vbaProject.bin")), raise_defects=olefile.DEFECT_POTENTIAL).close()
+    assert set(new_streams) == set(old_streams)
+    assert {"PROJECT", "PROJECTwm", "VBA/dir", "VBA/_VBA_PROJECT"} <= set(new_streams)
+    assert (new_storages, new_root) == (old_storages, old_root)
+    changed = {name for name in new_streams if new_streams[name] != old_streams[name]}
+    assert changed == {"VBA/RibbonMyAddin", "VBA/xlwings"}
+    project = new_streams["PROJECT"].decode("cp1252")
+    assert "[Workspace]" in project and "Module=RibbonMyAddin" in project
+    assert new_streams["VBA/_VBA_PROJECT"] == b"\xcc\x61\xff\xff\x00\x01\x00"  # no p-code: Excel compiles source
+    offsets = build_addin.module_offsets(bytes(decompress_stream(bytearray(new_streams["VBA/dir"]))))
+
+    def source(streams, name):
+        raw = streams[f"VBA/{name}"]
+        return bytes(decompress_stream(bytearray(raw[offsets[name]:]))).decode("cp1252")
+
+    for name in ("RibbonMyAddin", "xlwings"):  # the bytes before the source (performance cache) are kept
+        assert new_streams[f"VBA/{name}"][:offsets[name]] == old_streams[f"VBA/{name}"][:offsets[name]]
+    old_lines, new_lines = source(old_streams, "xlwings").splitlines(), source(new_streams, "xlwings").splitlines()
+    diff = [(a, b) for a, b in zip(old_lines, new_lines) if a != b]
+    assert len(old_lines) == len(new_lines) and diff == [
+        ('Public Const PROJECT_NAME As String = "myaddin"', 'Public Const PROJECT_NAME As String = "xlwings"')]
+    assert source(new_streams, "RibbonMyAddin") == build_addin.ribbon_module_source()
+
+
+def test_olevba_reads_every_module_back():
     vba = built_vba()
-    assert {"ThisWorkbook", "Sheet1", "Sheet2", "Dictionary", "xlwings", "FeeLedger", "xlwings_udfs"} <= set(vba)
+    assert set(vba) == {"ThisWorkbook", "Dictionary", "RibbonMyAddin", "Sheet2", "xlwings"}
     assert "Public Function RunPython(" in vba["xlwings"]
     assert 'PROJECT_NAME As String = "xlwings"' in vba["xlwings"]  # reads the same xlwings.conf as the xlwings add-in
-    assert vba["FeeLedger"].replace("\r\n", "\n").strip() == \
-        (ROOT / "xlwings_addin/faces/addin/FeeLedger.bas").read_text(encoding="ascii").strip()
+    assert vba["RibbonMyAddin"].replace("\r\n", "\n").startswith(
+        (ROOT / "xlwings_addin/faces/addin/FeeLedger.bas").read_text(encoding="ascii").rstrip("\n"))
     for name in udfs.HELP:
         params = [p for p in inspect.signature(getattr(udfs, name)).parameters if p != "caller"]
-        m = re.search(rf"^Function {name}\(([^)]*)\)", vba["xlwings_udfs"], re.M)
+        m = re.search(rf"^Function {name}\(([^)]*)\)(.*?)^End Function", vba["RibbonMyAddin"], re.M | re.S)
         assert m, f"no VBA wrapper for {name}"
         assert [a.replace("Optional ", "") for a in m.group(1).split(", ")] == params
-        assert f'XLPy.CallUDF("xlwings_addin.faces.udfs", "{name}"' in vba["xlwings_udfs"]
-    assert "Sub Workbook_Open()" in vba["ThisWorkbook"]
+        body = m.group(2)
+        assert f'CellValue(XLPy.CallUDF("xlwings_addin.faces.udfs", "{name}"' in body
+        assert ("Application.Volatile" in body) == (name in udfs.VOLATILE)
+        assert f"{name} = CVErr(xlErrValue)" in body and "Err.Description" not in body  # never a traceback
     for code in vba.values():  # VBA source is stored in a code page: keep it ASCII
         assert code.isascii()
 
 
 def test_the_committed_add_in_is_what_the_build_script_makes(tmp_path):
-    pytest.importorskip("ms_ovba", reason="ms-ovba 未安装（pip install -e .[addin]）")
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_addin", ROOT / "scripts" / "build_addin.py")
-    build_addin = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_addin)
-    out = build_addin.build(tmp_path / "FeeLedger.xlam")
+    out = load_build_script().build(tmp_path / "FeeLedger.xlam")
     assert out.read_bytes() == XLAM.read_bytes(), "FeeLedger.xlam is stale: run scripts/build_addin.py"
 
 
@@ -156,9 +249,7 @@ def test_vba_compression_round_trips_through_olevba():
 
     from oletools.olevba import decompress_stream
 
-    spec = importlib.util.spec_from_file_location("build_addin", ROOT / "scripts" / "build_addin.py")
-    build_addin = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_addin)
+    build_addin = load_build_script()
     rng = random.Random(7)
     samples = [b"", b"a", b"abcabcabc" * 1000, bytes(rng.randrange(256) for _ in range(9000)),
                (ROOT / "xlwings_addin/faces/addin/FeeLedger.bas").read_bytes() * 20]

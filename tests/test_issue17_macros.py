@@ -1,6 +1,6 @@
 """The two new macros (渠道对账, 数电票开票) run through a fake Excel book like the ribbon ones (issue 17).
 
-Their ribbon buttons are not in the add-in yet (macros.PENDING_RIBBON): the VBA and customUI are rebuilt separately.
+Their ribbon buttons are btnReconcile and btnInvoice (macros.BUTTONS; customUI14.xml).
 """
 from __future__ import annotations
 

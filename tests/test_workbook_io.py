@@ -60,7 +60,7 @@ def ws_values(path, sheet):
 
 def test_template_reads_back_headers_and_params(template):
     book = read_workbook(template)
-    assert list(book) == [*schema.INPUT_SHEETS, *schema.OUTPUT_SHEETS]
+    assert list(book) == ["使用说明", *schema.INPUT_SHEETS, *schema.OUTPUT_SHEETS]  # issue 21: the guide comes first
     for name, spec in schema.ALL_SHEETS.items():
         assert book[name].headers == list(spec.headers), name
     params = {row[0]: row[1] for _n, row in book[schema.PARAMS].rows}

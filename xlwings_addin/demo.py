@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .resources import PACKAGE_DIR, REPO_DIR
+from .resources import WORKBOOK_TEMPLATE, find_resource
 from .ledger import schema
 from .engine.billing import bill_period
 from .ledger.money import ZERO, round_money
@@ -264,10 +264,32 @@ def simulate_payments(ledger: Ledger, periods, behaviours, as_of: dt.date, seed:
             schema.COMPLAINTS: complaints}
 
 
+# the sample estate's company details (the empty template leaves them blank for a real center to fill)
+SAMPLE_COMPANY = {
+    "公司名称": "示例物业服务有限公司",
+    "服务中心": "示例花园服务中心",
+    "客服电话": "0755-12345678",
+    "收款账户": "示例物业服务有限公司 招商银行示例支行 7559 0000 0000 001",
+}
+
+
+def fill_sample_company(path: Path) -> None:
+    """Write :data:`SAMPLE_COMPANY` into the 参数 sheet of a fresh copy of the template."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb[schema.PARAMS]
+    for row in ws.iter_rows(min_row=2):
+        key = row[0].value
+        if key in SAMPLE_COMPANY:
+            row[1].value = SAMPLE_COMPANY[key]
+    wb.save(path)
+
+
 def template_path() -> Path:
-    for candidate in (d / "收费大表.xlsx" for d in (PACKAGE_DIR / "data", REPO_DIR / "workbooks")):
-        if candidate.exists():
-            return candidate
+    found = find_resource("workbooks", WORKBOOK_TEMPLATE)
+    if found is not None:
+        return found
     # installed without the repository's workbooks/ folder: build the template from schema.py
     import tempfile
 
@@ -296,6 +318,7 @@ def build_demo_workbook(path: Path, n_units: int = 300, quarters: int = 6, as_of
         sheets[schema.CHARGES] = [charge_row(c) for p in periods for c in bill_period(ledger, p).charges]
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template_path(), path)
+    fill_sample_company(path)
     save_changes(path, append=sheets, audit=[{"操作": "生成示例工作簿", "数量": n_units, "说明": f"{quarters}个季度"}],
                  backups=0)
     return periods

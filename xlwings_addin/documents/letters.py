@@ -15,7 +15,7 @@ LibreOffice (``soffice --headless --convert-to pdf`` with a private profile).
 """
 from __future__ import annotations
 
-from ..resources import resource_dirs
+from ..resources import find_resource, resource_dirs
 from .fast_docx import compiled
 import os
 import re
@@ -40,10 +40,14 @@ class TemplateRefused(Exception):
     """A template asks for variables the context does not have; the message is Chinese."""
 
 
-def template_path(kind: str, template_dir: Optional[Path] = None) -> Path:
-    path = Path(template_dir or LETTERS_DIR) / f"{kind}.docx"
+def template_path(kind: str, template_dir: Optional[Path] = None, workbook: Optional[Path] = None) -> Path:
+    """``template_dir`` when given; else the center's 模板/ beside ``workbook``, then the shipped one."""
+    if template_dir is not None:
+        path = Path(template_dir) / f"{kind}.docx"
+    else:
+        path = find_resource("letters", f"{kind}.docx", workbook) or LETTERS_DIR / f"{kind}.docx"
     if not path.exists():
-        raise TemplateRefused(f"找不到模板“{path}”（可运行 scripts/make_letter_templates.py 重新生成）")
+        raise TemplateRefused(f"找不到模板“{path}”（可运行 feebook templates 导出模板，或重新安装 feebook）")
     return path
 
 
@@ -98,7 +102,8 @@ class RenderResult:
 
 
 def render_letters(kind: str, letters: Iterable[tuple[str, dict]], period_label: str, out_dir: Path, *,
-                   template_dir: Optional[Path] = None, merge: bool = True, pdf: bool = False,
+                   template_dir: Optional[Path] = None, workbook: Optional[Path] = None,
+                   merge: bool = True, pdf: bool = False,
                    progress: Optional[bool] = None, soffice: Optional[str] = None,
                    pdf_timeout: float = 600) -> RenderResult:
     """Render one .docx per unit into ``out_dir`` (+ a merged print file, + PDFs when asked)."""
@@ -108,7 +113,7 @@ def render_letters(kind: str, letters: Iterable[tuple[str, dict]], period_label:
     result = RenderResult()
     if not letters:
         return result
-    template = template_path(kind, template_dir)
+    template = template_path(kind, template_dir, workbook)
     keys = set(letters[0][1])
     for room, ctx in letters:
         if set(ctx) != keys:

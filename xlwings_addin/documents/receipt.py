@@ -5,16 +5,17 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from ..resources import resource_dirs
+from ..resources import find_resource
 
 TEMPLATE_NAME = "收据.docx"
 
 
-def template_path() -> Path:
-    for candidate in (d / TEMPLATE_NAME for d in resource_dirs("letters")):
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError("找不到收据模板 letters/收据.docx（请运行 python scripts/make_receipt_template.py）")
+def template_path(workbook: Optional[Path] = None) -> Path:
+    """The center's 模板/收据.docx beside ``workbook`` when there is one, else the shipped one."""
+    found = find_resource("letters", TEMPLATE_NAME, workbook)
+    if found is None:
+        raise FileNotFoundError(f"找不到收据模板 {TEMPLATE_NAME}（可运行 feebook templates 导出模板，或重新安装 feebook）")
+    return found
 
 
 def safe_filename(text: str) -> str:
@@ -23,13 +24,14 @@ def safe_filename(text: str) -> str:
     return text or "_"
 
 
-def render_receipt(context: dict, out_dir: Path, template: Optional[Path] = None) -> Path:
+def render_receipt(context: dict, out_dir: Path, template: Optional[Path] = None,
+                   workbook: Optional[Path] = None) -> Path:
     """Write ``收据_<收据号>_<房号>.docx`` into ``out_dir`` and return its path."""
     from docxtpl import DocxTemplate
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = DocxTemplate(str(template or template_path()))
+    doc = DocxTemplate(str(template or template_path(workbook)))
     doc.render(context)
     path = out_dir / safe_filename(f"收据_{context['receipt_no']}_{context['room']}.docx")
     doc.save(str(path))

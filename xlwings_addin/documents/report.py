@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
-from ..resources import resource_dirs
+from ..resources import find_resource
 from ..engine.aging import arrears_list
 from ..engine.allocation import AllocationResult, allocate
 from ..engine.kpi import (
@@ -45,11 +45,12 @@ STAGE2 = ("上门", "催费通知单")
 STAGE3 = ("挂牌", "律师函", "诉讼")
 
 
-def template_path() -> Path:
-    for candidate in (d / TEMPLATE_NAME for d in resource_dirs("letters")):
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(f"找不到报告模板 letters/{TEMPLATE_NAME}（运行 scripts/make_report_template.py 生成）")
+def template_path(workbook: Optional[Path] = None) -> Path:
+    """The center's 模板/<报告模板> beside ``workbook`` when there is one, else the shipped one."""
+    found = find_resource("letters", TEMPLATE_NAME, workbook)
+    if found is None:
+        raise FileNotFoundError(f"找不到报告模板 {TEMPLATE_NAME}（可运行 feebook templates 导出模板，或重新安装 feebook）")
+    return found
 
 
 def mask_name(name: str) -> str:
@@ -378,14 +379,14 @@ class ReportResult:
 
 
 def render_report(ledger: Ledger, quarter: Period, as_of: dt.date, out_dir: Path, pdf: bool = False,
-                  template: Optional[Path] = None) -> ReportResult:
+                  template: Optional[Path] = None, workbook: Optional[Path] = None) -> ReportResult:
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     context, k = report_context(ledger, quarter, as_of)
-    doc = DocxTemplate(str(template or template_path()))
+    doc = DocxTemplate(str(template or template_path(workbook)))
     charts = render_charts(k)
     for name in ("chart_trend", "chart_reasons", "chart_channels", "chart_aging", "chart_buildings"):
         if name in charts:

@@ -180,12 +180,8 @@ def profile_from_dict(data: dict, profile_id: str) -> BankProfile:
 
 
 def profile_dirs(workbook: Optional[Path] = None) -> list[Path]:
-    """Where profiles are looked up: beside the workbook first, then the shipped ones."""
-    dirs = []
-    if workbook is not None:
-        dirs.append(Path(workbook).resolve().parent / "bank_profiles")
-    dirs += resource_dirs("bank_profiles")
-    return dirs
+    """Where profiles are looked up: the center's 模板/bank_profiles (or bank_profiles/) beside the workbook first, then the shipped ones."""
+    return resource_dirs("bank_profiles", workbook)
 
 
 def load_profile(name: str, workbook: Optional[Path] = None) -> BankProfile:

@@ -9,7 +9,9 @@ a readable workbook.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import difflib
 import importlib
 import pkgutil
 import sys
@@ -26,6 +28,97 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 class UsageError(Exception):
     """A mistake in the command line; the message is Chinese."""
+
+
+# argparse's own words, translated the way argparse allows: it looks every message up through gettext's
+# ``_`` / ``ngettext`` names in its module, which :func:`chinese_argparse` points at this table while
+# our parser is built, parses or prints.
+ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "optional arguments": "选项",
+    "show this help message and exit": "显示本帮助并退出",
+    "show program's version number and exit": "显示版本号并退出",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "the following arguments are required: %s": "缺少必填参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选择：%(value)r（可选：%(choices)s）",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "expected one argument": "需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected at most one argument": "最多一个值",
+    "invalid %(type)s value: %(value)r": "无效的 %(type)s 值：%(value)r",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 有歧义，可能是：%(matches)s",
+    "ignored explicit argument %r": "忽略了多余的值 %r",
+    "one of the arguments %s is required": "参数 %s 必须给出其中一个",
+    "unexpected option string: %s": "意外的选项：%s",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "未知的命令 %(parser_name)r（可选：%(choices)s）",
+    "expected %s argument": "需要 %s 个值",
+    "expected %s arguments": "需要 %s 个值",
+}
+
+
+def _zh(message: str) -> str:
+    return ARGPARSE_ZH.get(message, message)
+
+
+def _zh_n(singular: str, plural: str, n: int) -> str:
+    return _zh(singular if n == 1 else plural)
+
+
+@contextlib.contextmanager
+def chinese_argparse():
+    """argparse speaks Chinese inside this block (its gettext names point at :data:`ARGPARSE_ZH`)."""
+    saved = argparse._, argparse.ngettext
+    argparse._, argparse.ngettext = _zh, _zh_n
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose own words are Chinese; subcommand parsers are of the same class."""
+
+    def __init__(self, *args, **kwargs):
+        with chinese_argparse():
+            super().__init__(*args, **kwargs)
+
+    def add_argument_group(self, *args, **kwargs):
+        with chinese_argparse():
+            return super().add_argument_group(*args, **kwargs)
+
+    def parse_args(self, *args, **kwargs):
+        with chinese_argparse():
+            return super().parse_args(*args, **kwargs)
+
+    def parse_known_args(self, *args, **kwargs):
+        with chinese_argparse():
+            return super().parse_known_args(*args, **kwargs)
+
+    def format_usage(self):
+        with chinese_argparse():
+            return super().format_usage()
+
+    def format_help(self):
+        with chinese_argparse():
+            return super().format_help()
+
+    def error(self, message):
+        with chinese_argparse():
+            super().error(message)
+
+    def _check_value(self, action, value):
+        """An invalid choice also says which one was probably meant: chek → check？"""
+        if action.choices is not None and value not in action.choices:
+            near = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1, cutoff=0.6)
+            message = _zh("invalid choice: %(value)r (choose from %(choices)s)") % {
+                "value": value, "choices": "、".join(map(str, action.choices))}
+            if near:
+                message += f"；是否为 {near[0]}？"
+            raise argparse.ArgumentError(action, message)
 
 
 def as_of_arg(text: str) -> dt.date:
@@ -96,7 +189,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="feebook", description="收费大表：计费、冲抵、违约金、收缴率与催收")
+    parser = ChineseArgumentParser(prog="feebook", description="收费大表：计费、冲抵、违约金、收缴率与催收")
     sub = parser.add_subparsers(dest="command", metavar="命令")
     sub.required = True
 

@@ -334,7 +334,7 @@ def _letters(s: Session, kind: str, period: Optional[Period]) -> None:
     scope = f"选中的 {len(rooms)} 户" if rooms else "全部房屋"
     s.status(f"生成{kind}（{scope}）…")
     changes, result = job_letters(s.ledger, kind, s.as_of, s.out_dir / kind, period=period, rooms=rooms,
-                                  operator=current_user(), progress=False)
+                                  operator=current_user(), progress=False, workbook=s.workbook_path())
     if changes.writes:
         s.apply(changes)
     s.result.lines.append(f"范围：{scope}")
@@ -465,8 +465,11 @@ def receive_selected(book=None, as_of=None) -> MacroResult:
         channel = s.ask(f"收款渠道（{'/'.join(FRONT_DESK_CHANNELS)}）：", FRONT_DESK_CHANNELS[0])
         if channel not in FRONT_DESK_CHANNELS:
             raise WorkbookError(f"收款渠道“{channel}”无效，可选：{'、'.join(FRONT_DESK_CHANNELS)}")
+        raw = s.raw(schema.PAYMENTS)
         changes, context = receive(s.ledger, room, amount, channel, s.as_of, operator=current_user(),
-                                   existing_receipts=_receipt_numbers(s))
+                                   existing_receipts=_receipt_numbers(s),
+                                   new_row=max((n for n, _v in raw.rows), default=1) + 1 if raw else None,
+                                   headers=[str(h or "") for h in raw.headers] if raw else ())
         if context is None:
             s.report(changes)
             s.result.ok = False
@@ -474,7 +477,7 @@ def receive_selected(book=None, as_of=None) -> MacroResult:
         s.apply(changes)
         s.report(changes)
         try:
-            s.file(render_receipt(context, s.out_dir / "收据"))
+            s.file(render_receipt(context, s.out_dir / "收据", workbook=s.workbook_path()))
         except OSError as exc:  # the payment is recorded; the print can be redone
             s.result.lines.append(f"收款已记录，但收据文件未生成：{exc}")
     return _run("收款登记", book, as_of, body)
@@ -586,23 +589,48 @@ def summary_report(book=None, as_of=None) -> MacroResult:
             return _not_installed(s, "生成总结报告", exc)
         quarter = period_containing(s.as_of, "季度")
         s.status(f"生成 {quarter} 催收总结报告…")
-        result = render_report(s.ledger, quarter, s.as_of, s.out_dir)
+        result = render_report(s.ledger, quarter, s.as_of, s.out_dir, workbook=s.workbook_path())
         s.result.lines.extend(result.summary)
         s.file(result.docx)
     return _run("生成总结报告", book, as_of, body)
 
 
-# ribbon button label → macro (the wiring test checks this against customUI14.xml and FeeLedger.bas)
+# ribbon button id (customUI14.xml) → macro.  The add-in's one VBA callback (RibbonMyAddin.Ribbon) runs
+# ``ribbon(control.Id)``: a new button is a <button id=…> in customUI14.xml plus one entry here.
+BUTTONS: dict[str, Callable[..., MacroResult]] = {
+    "btnBill": bill, "btnRun": refresh_arrears, "btnCheck": check,
+    "btnDunning": dunning_tasks, "btnSms": export_sms,
+    "btnFeeNotices": fee_notices, "btnDunningNotices": dunning_notices,
+    "btnBankExport": bank_export, "btnBankImport": bank_import, "btnReceive": receive_selected,
+    "btnCommission": commission, "btnReport": summary_report,
+    "btnReconcile": reconcile_statement, "btnInvoice": invoice_export,
+}
+
+# ribbon button label → macro (the wiring test checks labels and ids against customUI14.xml)
 RIBBON = {
     "计费": bill, "刷新欠费": refresh_arrears, "校验": check,
     "催收任务": dunning_tasks, "导出短信": export_sms,
     "生成收费通知单": fee_notices, "生成催费通知单": dunning_notices,
     "导出托收盘": bank_export, "导入回盘": bank_import, "收款登记": receive_selected,
     "计算佣金": commission, "生成总结报告": summary_report,
+    "渠道对账": reconcile_statement, "数电票开票": invoice_export,
 }
 
-# buttons whose Python side is here but whose ribbon XML/VBA is not yet in the add-in (rebuilt separately)
-PENDING_RIBBON = {"渠道对账": reconcile_statement, "数电票开票": invoice_export}
 
-__all__ = ["MacroResult", "ask_open_filename", "ask_text", "today",
-           *[f.__name__ for f in [*RIBBON.values(), *PENDING_RIBBON.values()]]]
+def ribbon(control_id: str, book=None, as_of=None) -> Optional[MacroResult]:
+    """What every ribbon button runs (through RunPython): the macro of ``BUTTONS[control_id]``."""
+    macro = BUTTONS.get(str(control_id))
+    if macro is None:  # a button in the ribbon XML without a Python function: say so, do not crash
+        try:
+            import xlwings as xw
+
+            target = book or xw.Book.caller()
+            target.app.alert(f"按钮“{control_id}”还没有对应的功能，请更新 feebook。", title="收费管理",
+                             buttons="ok", mode="critical")
+        except Exception:
+            pass
+        return None
+    return macro(book, as_of)
+
+
+__all__ = ["MacroResult", "ask_open_filename", "ask_text", "today", "ribbon", *[f.__name__ for f in RIBBON.values()]]

@@ -23,7 +23,7 @@ from ..engine.late_fee import late_fee_formula
 from ..engine.rates import collection_rates
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
-from ..ledger.records import ERROR, Charge, Ledger, Problem
+from ..ledger.records import ERROR, Charge, Ledger, Problem, Source
 from ..workbook.cache import load_ledger
 from ..workbook.reader import file_digest, read_workbook
 from ..workbook.writer import Formula, SheetOutput, save_changes
@@ -144,12 +144,45 @@ def rates_sheet(rate_rows) -> SheetOutput:
 
 # ---------------------------------------------------------------- jobs
 
+def company_problems(ledger: Ledger) -> list[Problem]:
+    """A new center's company and bank details (参数) that are blank or still a sample value: errors,
+    because letters would print them and bank files would carry them."""
+    settings = ledger.settings
+    values = {"公司名称": settings.company, "服务中心": settings.center, "客服电话": settings.hotline,
+              "收款账户": settings.account}
+    problems = []
+    for key in schema.COMPANY_PARAMS:
+        value = (values.get(key) or "").strip()
+        where = Source(schema.PARAMS, settings.cell_of(key) or "B1")
+        if not value:
+            problems.append(Problem.error(where, f"参数“{key}”为空：收费通知单、催缴函等文书和银行托收前必须填写"))
+        elif any(mark in value for mark in schema.PLACEHOLDER_MARKS):
+            problems.append(Problem.error(where, f"参数“{key}”仍是示例或占位内容（“{value}”）：发函、托收前请改为本中心的真实信息"))
+    return problems
+
+
+def empty_ledger_hints(ledger: Ledger) -> list[str]:
+    """What to fill first when the workbook has no 收费项目, 房屋 or 应收 yet (Chinese lines; empty when ready)."""
+    missing = []
+    if not ledger.items:
+        missing.append("“收费项目”（项目编码、名称、计费方式、单价）")
+    if not ledger.units:
+        missing.append("“房屋”（房号、房屋类型、建筑面积、业主姓名）")
+    if not missing:
+        if not ledger.charges:
+            return ["提示：“应收”表还没有数据，请先运行计费（feebook bill 工作簿 --period 2026Q4，或加载项“计费”按钮）。"]
+        return []
+    return ["提示：工作簿还没有数据。请按顺序填写：1. “参数”表的公司名称、服务中心、客服电话、收款账户；"
+            f"2. {'；'.join(missing)}；然后计费（feebook bill）。填写说明见“使用说明”表。"]
+
+
 def job_check(ledger: Ledger) -> Changes:
-    changes = Changes("校验", problems=list(ledger.problems))
+    changes = Changes("校验", problems=list(ledger.problems) + company_problems(ledger))
     changes.summary.append(
         f"读取：房屋 {len(ledger.units)} 户，收费项目 {len(ledger.items)} 项，应收 {len(ledger.charges)} 行，"
         f"收款 {len(ledger.payments)} 行；问题 {len(changes.errors)} 个错误，"
         f"{len(changes.problems) - len(changes.errors)} 个警告")
+    changes.summary.extend(empty_ledger_hints(ledger))
     return changes
 
 
@@ -166,6 +199,8 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
                           "说明": f"新增应收 {len(result.charges)} 行，合计 {result.total:.2f} 元；"
                                   f"已计费跳过 {result.already_billed} 行"})
     changes.summary.append(f"{period} 计费：新增应收 {len(result.charges)} 行，合计 {result.total:,.2f} 元")
+    if not ledger.items or not ledger.units:
+        changes.summary.extend(empty_ledger_hints(ledger))
     if result.already_billed:
         changes.summary.append(f"已计费（跳过，不重复）：{result.already_billed} 行")
     if result.overlapping:
@@ -207,6 +242,7 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     refunded = sum((a.refunded for a in allocation.accounts.values()), ZERO)
     if refunded:
         changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
+    changes.summary.extend(empty_ledger_hints(ledger))
     return changes
 
 

@@ -27,7 +27,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from ..ledger import schema
 from .bank import locked_rooms, lock_message
@@ -35,8 +35,9 @@ from ..engine.allocation import CASH, PREPAID, allocate
 from .ledger import Changes
 from ..ledger.money import ZERO, MoneyError, daxie, to_money
 from ..ledger.periods import Period
-from ..ledger.records import Ledger, Payment, Problem, Source
+from ..ledger.records import Ledger, Payment, Problem, Source, room_hint
 from ..workbook.parse import clean_room
+from ..workbook.raw import column_letter
 
 FRONT_DESK_CHANNELS = ("现金", "微信", "支付宝", "POS", "转账")
 DIGITS = 6
@@ -103,8 +104,8 @@ def payment_effect(ledger: Ledger, payment: Payment) -> Effect:
                   tuple(o for r, o in after.offers if r == payment.receipt_no and (o.earned or o.near_miss)))
 
 
-def _refuse(changes: Changes, message: str) -> tuple[Changes, None]:
-    changes.problems.append(Problem.error(INPUT, message))
+def _refuse(changes: Changes, message: str, at: Source = INPUT) -> tuple[Changes, None]:
+    changes.problems.append(Problem.error(at, message))
     changes.summary.append("未收款，工作簿未改动。")
     return changes, None
 
@@ -115,33 +116,45 @@ def _money(text) -> Decimal:
 
 def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *,
             period: Optional[Period] = None, operator: str = "", receipt_no: str = "", note: str = "",
-            existing_receipts: Iterable[str] = ()) -> tuple[Changes, Optional[dict]]:
+            existing_receipts: Iterable[str] = (), new_row: Optional[int] = None,
+            headers: Sequence[str] = ()) -> tuple[Changes, Optional[dict]]:
     """A front-desk receipt: the 收款 row to append and the receipt's context (None when refused).
 
     ``existing_receipts``: every 收据号 in the 收款 sheet, read raw (also rows the parser skipped).
+    ``new_row`` / ``headers``: the row the receipt would be written to and the 收款 sheet's headers, so
+    a refusal names its cell (收款!C1203 for a wrong 房号), not just the sheet.
     """
     changes = Changes("前台收款")
+
+    def at(column: str) -> Source:
+        spec = schema.INPUT_SHEETS[schema.PAYMENTS]
+        names = list(headers) or [*spec.required, *spec.optional]
+        if new_row is None or column not in names:
+            return INPUT
+        return Source(schema.PAYMENTS, f"{column_letter(names.index(column))}{new_row}")
+
     room = clean_room(room)
     unit = ledger.unit_by_room().get(room)
     if unit is None:
-        return _refuse(changes, f"房号“{room}”不在“房屋”表中")
+        return _refuse(changes, f"房号“{room}”不在“房屋”表中" + room_hint(room, ledger.unit_by_room()), at("房号"))
     try:
         value = _money(amount)
     except MoneyError as exc:
         text = str(exc)
-        return _refuse(changes, f"收款{text}" if text.startswith("金额") else f"收款金额{text}")
+        return _refuse(changes, f"收款{text}" if text.startswith("金额") else f"收款金额{text}", at("金额"))
     if value <= 0:
-        return _refuse(changes, f"收款金额应为正数，实为 {value}（更正已收款项请用 feebook reverse 冲销原收据）")
+        return _refuse(changes, f"收款金额应为正数，实为 {value}（更正已收款项请用 feebook reverse 冲销原收据）",
+                       at("金额"))
     if channel not in FRONT_DESK_CHANNELS:
-        return _refuse(changes, f"前台收款渠道应为 {'/'.join(FRONT_DESK_CHANNELS)} 之一，实为“{channel}”")
+        return _refuse(changes, f"前台收款渠道应为 {'/'.join(FRONT_DESK_CHANNELS)} 之一，实为“{channel}”", at("渠道"))
     locks = locked_rooms(ledger)
     if room in locks:
-        return _refuse(changes, lock_message(room, locks[room]))
+        return _refuse(changes, lock_message(room, locks[room]), at("房号"))
     taken = {str(r).strip() for r in existing_receipts} | {p.receipt_no for p in ledger.payments}
     if receipt_no:
         receipt_no = receipt_no.strip()
         if receipt_no in taken:
-            return _refuse(changes, f"收据号“{receipt_no}”已存在于“收款”表，不能重复使用")
+            return _refuse(changes, f"收据号“{receipt_no}”已存在于“收款”表，不能重复使用", at("收据号"))
     else:
         receipt_no = next_receipt_no(taken, receipt_prefix(ledger, paid_on))
     payment = Payment(receipt_no, paid_on, room, value, channel, period, operator, note=note,

@@ -72,9 +72,13 @@ class Settings:
     lpr: Decimal = Decimal("0.030")
     commission_item: str = "物业管理费"
     extra: tuple[tuple[str, str], ...] = ()
+    cells: tuple[tuple[str, str], ...] = ()  # 参数 key → the cell of its value ("B2"), as read
 
     def get(self, key: str, default: str = "") -> str:
         return dict(self.extra).get(key, default)
+
+    def cell_of(self, key: str) -> str:
+        return dict(self.cells).get(key, "")
 
 
 @dataclass(frozen=True)
@@ -444,3 +448,39 @@ def _reduce_by_constructor(self):
 for _record in (Source, Problem, FeeItem, Unit, MeterReading, SharedCost, Charge, Payment, Waiver, Contact,
                 InstallmentPlan, Complaint, Assistant, CommissionRule, BankBatch, BankDebit, HangProposal, Campaign, Deposit):
     _record.__reduce__ = _reduce_by_constructor
+
+
+# --------------------------------------------------------------------------- a mistyped 房号
+
+# what a hurried hand types for what: letter O for zero, letter I/l for one, other dashes for '-'
+_CONFUSABLE = str.maketrans({"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1", "|": "1",
+                             "－": "-", "—": "-", "–": "-", "_": "-", "/": "-", " ": "", "　": ""})
+
+
+def _room_key(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", str(text)).translate(_CONFUSABLE).strip()
+
+
+def nearest_rooms(room: str, rooms, n: int = 3) -> list[str]:
+    """Existing 房号 closest to a mistyped one: '3-2-5O2' → ['3-2-502'] (confusable characters first,
+    then difflib's similarity ≥ 0.75)."""
+    import difflib
+
+    rooms = [str(r) for r in rooms]
+    key = _room_key(room)
+    by_key: dict[str, list[str]] = {}
+    for r in rooms:
+        by_key.setdefault(_room_key(r), []).append(r)
+    exact = [r for r in by_key.get(key, []) if r != room]
+    if exact:
+        return exact[:n]
+    close = difflib.get_close_matches(key, list(by_key), n=n, cutoff=0.75)
+    return [r for k in close for r in by_key[k]][:n]
+
+
+def room_hint(room: str, rooms) -> str:
+    """'（是否为 3-2-502？）' for a 房号 that does not exist, '' when nothing is close."""
+    near = nearest_rooms(room, rooms)
+    return f"（是否为 {'、'.join(near)}？）" if near else ""

@@ -303,6 +303,9 @@ def _settings(parser: SheetParser) -> Settings:
 
     def get(key: str, convert: Callable, attr: str):
         text, source = values.get(key, (defaults.get(key, ""), Source(schema.PARAMS, "")))
+        if text == "" and key in schema.COMPANY_PARAMS:
+            kwargs[attr] = ""  # a new center's blank company details stay blank (check says so)
+            return
         if text == "":
             text = defaults.get(key, "")
             if text == "":
@@ -347,6 +350,7 @@ def _settings(parser: SheetParser) -> Settings:
     get("诉讼时效预警月数", positive_int, "limitation_warn_months")
     get("LPR年利率", rate, "lpr")
     kwargs["extra"] = tuple((k, v) for k, (v, _) in values.items())
+    kwargs["cells"] = tuple((k, s.cell) for k, (_, s) in values.items() if s.cell)
     return Settings(**kwargs)
 
 

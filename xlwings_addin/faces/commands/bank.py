@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from typing import Optional
 from pathlib import Path
 
 from ...ledger import schema
@@ -30,11 +31,21 @@ from ...workbook.reader import read_workbook
 
 def raw_receipt_numbers(path) -> list[str]:
     """Every 收据号 in the 收款 sheet as typed, including rows the parser skips (bad dates, duplicates…)."""
+    return payments_layout(path)[0]
+
+
+def payments_layout(path) -> tuple[list[str], list[str], Optional[int]]:
+    """(every 收据号 as typed, the 收款 headers, the row a new receipt goes to) of the 收款 sheet."""
     sheet = read_workbook(path, sheets=[schema.PAYMENTS]).get(schema.PAYMENTS)
-    if sheet is None or "收据号" not in sheet.headers:
-        return []
-    col = sheet.headers.index("收据号")
-    return [clean_text(values[col]) for _, values in sheet.rows if col < len(values) and values[col] is not None]
+    if sheet is None:
+        return [], [], None
+    headers = [str(h or "") for h in sheet.headers]
+    new_row = max((number for number, _ in sheet.rows), default=1) + 1
+    if "收据号" not in headers:
+        return [], headers, new_row
+    col = headers.index("收据号")
+    numbers = [clean_text(values[col]) for _, values in sheet.rows if col < len(values) and values[col] is not None]
+    return numbers, headers, new_row
 
 
 def _profile(args):
@@ -87,15 +98,16 @@ def cmd_import(args) -> int:
 
 def cmd_receive(args) -> int:
     book = load(args.workbook)
+    numbers, headers, new_row = payments_layout(book.path)
     changes, context = receive(book.ledger, args.room, args.amount, args.channel, args.date or today(),
                                period=args.period, operator=args.operator or "", receipt_no=args.receipt_no or "",
-                               note=args.note or "", existing_receipts=raw_receipt_numbers(book.path))
+                               note=args.note or "", existing_receipts=numbers, new_row=new_row, headers=headers)
     if context is None:
         return report(changes)
     code = write_and_report(book, changes)
     out = Path(args.out) if args.out else book.path.parent / "收据"
     try:
-        print(f"收据：{render_receipt(context, out)}")
+        print(f"收据：{render_receipt(context, out, workbook=book.path)}")
     except (OSError, FileNotFoundError) as exc:  # the payment is recorded; the print can be redone
         print(f"收款已记录，但收据文件未生成：{exc}")
         return EXIT_PROBLEMS

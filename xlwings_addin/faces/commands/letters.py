@@ -53,13 +53,14 @@ def job_letters(ledger: Ledger, kind: str, as_of: dt.date, out_dir: Path, *, per
                 rooms=None, building: Optional[str] = None, operator: str = "前台",
                 installments: int = DEFAULT_INSTALLMENTS, pdf: bool = False, merge: bool = True,
                 record: bool = True, progress: Optional[bool] = None,
-                template_dir: Optional[Path] = None) -> tuple[Changes, RenderResult]:
+                template_dir: Optional[Path] = None, workbook: Optional[Path] = None
+                ) -> tuple[Changes, RenderResult]:
     """Render the letters and return the 催缴记录 rows to append (as Changes) with the render result."""
     plan = plan_letters(ledger, kind, as_of, period=period, rooms=rooms, building=building,
                         installments=installments)
     changes = Changes(f"生成{kind}", problems=list(plan.problems))
     result = render_letters(kind, plan.letters, str(plan.period), out_dir, merge=merge, pdf=pdf,
-                            progress=progress, template_dir=template_dir)
+                            progress=progress, template_dir=template_dir, workbook=workbook)
     changes.summary.append(f"{kind}（{plan.period}，截至 {as_of:%Y-%m-%d}）：生成 {len(result.files)} 份，"
                            f"跳过 {len(plan.skipped)} 户")
     if plan.skipped:
@@ -106,13 +107,17 @@ def cmd_letters(args) -> int:
         changes, _result = job_letters(book.ledger, args.kind, as_of, Path(args.out), period=args.period,
                                        rooms=rooms, building=args.building, operator=args.operator,
                                        installments=args.installments, pdf=args.pdf, merge=not args.no_merge,
-                                       record=not args.no_record)
+                                       record=not args.no_record, workbook=book.path)
     except TemplateRefused as exc:
         print(f"模板被拒绝：{exc}")
         return 1
     if changes.writes:
         apply_to_file(book, changes)
         print(f"已写入：{book.path}")
+    from ...jobs.ledger import company_problems
+
+    for problem in company_problems(book.ledger):  # the letters print these: say so beside them
+        print(f"注意：{problem.sheet}!{problem.cell} {problem.message}")
     return report(changes)
 
 

@@ -128,7 +128,7 @@ def cmd_report(args) -> int:
     book = load(args.workbook)
     as_of = args.as_of or today()
     quarter = args.quarter or period_containing(as_of, "季度")
-    result = render_report(book.ledger, quarter, as_of, Path(args.out), pdf=args.pdf)
+    result = render_report(book.ledger, quarter, as_of, Path(args.out), pdf=args.pdf, workbook=book.path)
     print(f"催收总结报告：{result.docx}")
     if result.pdf:
         print(f"PDF：{result.pdf}")
