@@ -403,10 +403,41 @@ def check_summary_report(book, tmp_path, monkeypatch):
     assert result.files[0].parent == out_dir(book)
 
 
+def check_reconcile_statement(book, tmp_path, monkeypatch):
+    from test_reconcile import WECHAT_TITLES, wechat_bill, wechat_row
+
+    # one WeChat payment of 500.00 for 1-1-101 that the ledger has not recorded (fee 0.60% = 3.00)
+    bill = tmp_path / "微信账单.csv"
+    bill.write_bytes(wechat_bill([
+        WECHAT_TITLES,
+        wechat_row("2026-11-21 09:15:02", "4209999999", "WX999", "SUCCESS", "500.00", "", "0.00", "物业费",
+                   "1-1-101", "3.00000"),
+        "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额",
+        "`1,`500.00,`0.00,`0.00,`3.00000,`500.00,`0.00",
+    ]))
+    monkeypatch.setattr(macros, "ask_open_filename", lambda *_a, **_k: str(bill))
+    monkeypatch.setattr(macros, "ask_text", lambda _b, prompt, default: "否" if "记入收款表" in prompt else default)
+    result = macros.reconcile_statement(book, as_of=AS_OF)
+    assert result.ok, result.lines
+    ours = [r for r in rows_of(book, schema.RECONCILIATION) if r.get("交易单号") == "4209999999"]
+    assert [(r["类型"], r["房号"], r["金额"]) for r in ours] == [("渠道有台账无", "1-1-101", 500.0)]
+
+
+def check_invoice_export(book, tmp_path, monkeypatch):
+    answers = {"收款日期起": "2026-11-01", "收款日期止": "2026-11-22"}
+    monkeypatch.setattr(macros, "ask_text", lambda _b, prompt, default: answers.get(prompt.split("（")[0], default))
+    result = macros.invoice_export(book, as_of=AS_OF)
+    assert result.ok, result.lines
+    assert len(result.files) == 1 and result.files[0].suffix == ".xlsx" and result.files[0].exists()
+    invoiced = {r["收据号"] for r in rows_of(book, schema.INVOICING)}
+    paid = {r["收据号"]: r for r in rows_of(book, schema.PAYMENTS)}
+    assert invoiced and invoiced <= set(paid)
+
+
 CHECKS = {f.__name__.removeprefix("check_"): f for f in [
     check_bill, check_refresh_arrears, check_check, check_dunning_tasks, check_export_sms, check_fee_notices,
     check_dunning_notices, check_bank_export, check_bank_import, check_receive_selected, check_commission,
-    check_summary_report]}
+    check_summary_report, check_reconcile_statement, check_invoice_export]}
 
 
 def test_every_ribbon_macro_has_a_run_test():

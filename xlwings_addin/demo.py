@@ -42,6 +42,14 @@ ITEMS = (
 )
 
 
+# 数电票: sample 税收分类编码 and 税率 per item (a center's tax staff confirms its own before invoicing)
+TAX = {
+    "WYF": ("3040802010000000000", "6%"), "SPWYF": ("3040802010000000000", "6%"),
+    "CWF": ("3040802010000000000", "6%"), "SF": ("1100301010000000000", "3%"),
+    "GTDF": ("1100101020000000000", "13%"),
+}
+
+
 @dataclass(frozen=True)
 class Behaviour:
     kind: str  # ontime / late / partial / chronic / designated / installment / complaint / developer
@@ -137,7 +145,8 @@ def generate_estate(n_units: int = 300, quarters: int = 6, last: Period = Period
             u["托收"] = "否"
 
     items = [{"项目编码": c, "项目名称": n, "计费方式": m, "单价": Decimal(p) if p else None, "计费单位": lbl,
-              "适用房屋类型": t, "计违约金": lf} for c, n, m, p, lbl, t, lf in ITEMS]
+              "适用房屋类型": t, "计违约金": lf, "税收分类编码": TAX[c][0], "税率": TAX[c][1]}
+             for c, n, m, p, lbl, t, lf in ITEMS]
     readings, shared = [], []
     meter = {u["房号"]: Decimal(rng.randrange(100, 900)) for u in units if u["房屋类型"] in ("住宅", "商铺")}
     for p in periods:
