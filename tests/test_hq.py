@@ -240,3 +240,13 @@ def test_pandas_stays_off_the_ribbon_path():
            "print('pandas' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_an_earlier_hq_workbook_in_the_folder_is_not_a_center(three, tmp_path):
+    first = three / "HQ-上月.xlsx"
+    assert main(["hq", str(three), "--as-of", "2026-11-22", "--out", str(first)]) == 0
+    out = tmp_path / "HQ.xlsx"
+    assert main(["hq", str(three), "--as-of", "2026-11-22", "--out", str(out)]) == 1
+    review = {r["文件"]: r for r in read_sheet(out, "复核")}
+    assert "汇总工作簿" in review["HQ-上月.xlsx"]["状态"]
+    assert _q4(read_sheet(out, "各中心收缴率"), "合计")["应收"] == 4500  # counted once

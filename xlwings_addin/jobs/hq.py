@@ -74,11 +74,17 @@ def _empty(path: Path, status: str, reason: str, as_of: dt.date) -> dict:
             "rates": [], "arrears": {}, "commission": [], "review": {}}
 
 
+HQ_SHEETS = {"各中心收缴率", "复核"}  # an HQ workbook (feebook hq's output) is no center's
+
+
 def is_submission(path: Path) -> bool:
     """True for a 报送 file written by :func:`write_submission` (it has the 报送数据 sheet)."""
     from python_calamine import CalamineWorkbook
 
-    return SUBMISSION_SHEET in CalamineWorkbook.from_path(str(path)).sheet_names
+    names = set(CalamineWorkbook.from_path(str(path)).sheet_names)
+    if HQ_SHEETS <= names:
+        raise WorkbookError("这是汇总工作簿（feebook hq 的输出），不是服务中心的工作簿或报送文件")
+    return SUBMISSION_SHEET in names
 
 
 def center_facts(path, as_of: dt.date, quarter: Optional[Period] = None) -> dict:

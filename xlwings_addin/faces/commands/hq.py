@@ -69,7 +69,11 @@ def cmd_hq(args) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     facts = collect(files, as_of, args.quarter, jobs)
     tables = hq_rollup.rollup(facts, as_of, args.threshold)
-    hq_rollup.write_hq_workbook(out, tables)
+    try:
+        hq_rollup.write_hq_workbook(out, tables)
+    except OSError as exc:
+        print(f"无法写入“{out}”（是否已在 Excel 中打开？）：{exc}", file=sys.stderr)
+        return 1
     read = sum(1 for f in facts if f["status"] == READ)
     print(f"已写入：{out}（{len(files)} 个文件，已读取 {read} 个；截至 {as_of:%Y-%m-%d}）")
     totals = tables.rates[tables.rates["服务中心"] == hq_rollup.TOTAL]
