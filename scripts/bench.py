@@ -175,6 +175,10 @@ def hq_child(folder: Path, jobs: int) -> int:
     main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     total = t_centers + t_rollup + t_write
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(f"  cpu time (main + workers) {cpu:.1f} s = {cpu / len(files):.2f} s/center; load average "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"  {len(files)} centers, --jobs {jobs}: per-center step {t_centers:6.1f} s "
           f"({t_centers / len(files):.2f} s/center), roll-up {t_rollup:.2f} s, write {t_write:.2f} s, "
           f"total {total:6.1f} s; peak main {main_peak:,.0f} MB, largest worker {worker_peak:,.0f} MB"

@@ -250,3 +250,16 @@ def test_an_earlier_hq_workbook_in_the_folder_is_not_a_center(three, tmp_path):
     review = {r["文件"]: r for r in read_sheet(out, "复核")}
     assert "汇总工作簿" in review["HQ-上月.xlsx"]["状态"]
     assert _q4(read_sheet(out, "各中心收缴率"), "合计")["应收"] == 4500  # counted once
+
+
+def test_a_folder_of_only_broken_files_still_writes_the_review(tmp_path, capsys):
+    folder = tmp_path / "centers"
+    folder.mkdir()
+    (folder / "x.xlsx").write_bytes(b"PK\x03\x04 truncated")
+    (folder / "y.xlsx").write_text("not a zip", encoding="utf-8")
+    out = tmp_path / "HQ.xlsx"
+    assert main(["hq", str(folder), "--as-of", "2026-11-22", "--out", str(out), "--jobs", "2"]) == 1
+    review = read_sheet(out, "复核")
+    assert [r["文件"] for r in review] == ["x.xlsx", "y.xlsx"]
+    assert all(r["状态"].startswith("无法读取") for r in review)
+    assert "无法读取：x.xlsx" in capsys.readouterr().err

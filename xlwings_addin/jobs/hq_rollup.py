@@ -122,6 +122,7 @@ def rollup(facts_list: list[dict], as_of: dt.date, threshold: Decimal = DEFAULT_
     for col in ("应收", "已收", "佣金"):
         commission[col] = [None if v is None else _d(v) for v in commission[col]]
     commission["累计收缴率"] = [None if v is None else Decimal(v) for v in commission["累计收缴率"]]
+    commission["月份"] = commission["月份"].astype("Int64")
     if len(commission):
         total = sum((v for v in commission["佣金"] if v is not None), Decimal(0))
         commission = pd.concat([commission, pd.DataFrame([{"服务中心": TOTAL, "佣金": total}])], ignore_index=True)
