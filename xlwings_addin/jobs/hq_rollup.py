@@ -295,7 +295,8 @@ def write_hq_workbook(path, tables: HqTables, title: str = "") -> Path:
             c.y_axis.numFmt = "0%"
             c.y_axis.scaling.min = 0
             c.height = max(7.5, 0.5 * n + 3)  # cm
-            c.width = 20
+            c.width = 16  # cm: fits an A4 page
+            c.y_axis.crosses = "max"  # the value axis at the bottom (categories run top-down)
             charts.add_chart(c, f"A{anchor_row}")
             anchor_row += int(c.height / 0.5) + 3  # a default row is about 0.53 cm
     path.parent.mkdir(parents=True, exist_ok=True)
