@@ -14,6 +14,14 @@ Prints seconds per stage, the total, the ratio to the floor and peak memory
 
     python scripts/bench.py                       # 5,000 units × 12 quarters
     python scripts/bench.py --units 20000         # the 20,000-unit case
+    python scripts/bench.py --hq                  # feebook hq: 50 centers × 2,000 units × 8 quarters
+
+``--hq`` (issue 16) builds (once, cached) --hq-centers center workbooks of
+--hq-units units × --hq-quarters quarters, each with its own 服务中心 and
+seed, and times ``feebook hq`` cold (no parse cache) for each CENTERS:JOBS of
+--hq-sweep: the per-center step in worker processes, the pandas roll-up and
+the HQ workbook, with the peak memory of the main process and of the largest
+worker (ru_maxrss of RUSAGE_SELF / RUSAGE_CHILDREN).
 """
 from __future__ import annotations
 
@@ -159,6 +167,94 @@ def measure(kind: str, path: Path) -> tuple[float, float]:
     return float(total), float(peak)
 
 
+# ------------------------------------------------------------------ feebook hq (issue 16)
+
+def build_centers(folder: Path, n: int, units: int, quarters: int) -> list[Path]:
+    """n distinct center workbooks (own seed, own 服务中心), built once and kept in folder."""
+    from xlwings_addin.ledger import schema
+    from xlwings_addin.workbook.writer import SheetOutput
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"center{i:03d}.xlsx"
+        if not path.exists():
+            start = time.perf_counter()
+            tmp = folder / f"building-{i:03d}.xlsx"
+            build_demo_workbook(tmp, n_units=units, quarters=quarters, as_of=AS_OF, billed=True, seed=20261122 + i)
+            rows = [[k, f"第{i + 1:03d}服务中心" if k == "服务中心" else v, note] for k, v, note in schema.PARAM_DEFAULTS]
+            save_changes(tmp, replace={schema.PARAMS: SheetOutput(schema.PARAMS, ["参数", "值", "说明"], rows, {})},
+                         backups=0)
+            tmp.replace(path)
+            print(f"  built {path.name} in {time.perf_counter() - start:.1f} s", flush=True)
+        paths.append(path)
+    return paths
+
+
+def hq_child(folder: Path, jobs: int) -> int:
+    """One cold `feebook hq` in this fresh process: per-center step (pool), roll-up, HQ workbook."""
+    from xlwings_addin.faces.commands.hq import center_files, collect
+    from xlwings_addin.jobs import hq_rollup
+
+    files = center_files(folder)
+    with paused_gc():  # as the feebook command line does
+        start = time.perf_counter()
+        facts = collect(files, AS_OF, None, jobs)
+        t_centers = time.perf_counter() - start
+        start = time.perf_counter()
+        tables = hq_rollup.rollup(facts, AS_OF)
+        t_rollup = time.perf_counter() - start
+        start = time.perf_counter()
+        hq_rollup.write_hq_workbook(folder.parent / f"HQ-{len(files)}-{jobs}.xlsx", tables)
+        t_write = time.perf_counter() - start
+    bad = sum(1 for f in facts if f["status"] != "已读取")
+    main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    total = t_centers + t_rollup + t_write
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(f"  cpu time (main + workers) {cpu:.1f} s = {cpu / len(files):.2f} s/center; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"  {len(files)} centers, --jobs {jobs}: per-center step {t_centers:6.1f} s "
+          f"({t_centers / len(files):.2f} s/center), roll-up {t_rollup:.2f} s, write {t_write:.2f} s, "
+          f"total {total:6.1f} s; peak main {main_peak:,.0f} MB, largest worker {worker_peak:,.0f} MB"
+          + (f"; {bad} not read" if bad else ""))
+    print(f"RESULT {total:.4f} {max(main_peak, worker_peak):.1f}")
+    return 0
+
+
+def bench_hq(args) -> int:
+    base = Path(args.dir) / f"hq_{args.hq_units}x{args.hq_quarters}"
+    print(f"feebook hq: center workbooks of {args.hq_units:,} units × {args.hq_quarters} quarters in {base}")
+    start = time.perf_counter()
+    paths = build_centers(base / "centers", args.hq_centers, args.hq_units, args.hq_quarters)
+    print(f"  {len(paths)} centers ready ({time.perf_counter() - start:.0f} s), "
+          f"{sum(p.stat().st_size for p in paths) / 1e6:.0f} MB; cpu_count {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.1f} (machine shared: figures include contention)")
+    env = dict(os.environ, FEEBOOK_CACHE="0")  # cold: every center read and parsed
+    results = []
+    for spec in args.hq_sweep.split(","):
+        n, jobs = (int(x) for x in spec.split(":"))
+        folder = base / f"run-{n}"
+        if not folder.exists():
+            folder.mkdir()
+            for p in paths[:n]:
+                (folder / p.name).symlink_to(p)
+        result = subprocess.run([sys.executable, __file__, "--hq-child", str(folder), str(jobs)],
+                                capture_output=True, text=True, env=env)
+        if result.returncode:
+            print(result.stdout + result.stderr)
+            return 1
+        lines = result.stdout.splitlines()
+        print("\n".join(line for line in lines if not line.startswith("RESULT")), flush=True)
+        total, peak = (float(x) for x in lines[-1].split()[1:])
+        results.append((n, jobs, total, peak))
+    print("  centers  jobs  seconds  s/center  peak MB")
+    for n, jobs, total, peak in results:
+        print(f"  {n:7d}  {jobs:4d}  {total:7.1f}  {total / n:8.2f}  {peak:7.0f}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=5000)
@@ -167,10 +263,20 @@ def main(argv=None) -> int:
     parser.add_argument("--resave", action="store_true",
                         help="re-save the estate with LibreOffice first (as Excel would), so every run is cold")
     parser.add_argument("--only", choices=("run", "letters"), help="measure only the run (cold) or the letters")
+    parser.add_argument("--hq", action="store_true", help="benchmark feebook hq instead (issue 16)")
+    parser.add_argument("--hq-centers", type=int, default=50)
+    parser.add_argument("--hq-units", type=int, default=2000)
+    parser.add_argument("--hq-quarters", type=int, default=8)
+    parser.add_argument("--hq-sweep", default="10:2,25:2,50:2,50:1", help="CENTERS:JOBS,… to time")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--hq-child", nargs=2, metavar=("FOLDER", "JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(args.child[0], Path(args.child[1]))
+    if args.hq_child:
+        return hq_child(Path(args.hq_child[0]), int(args.hq_child[1]))
+    if args.hq:
+        return bench_hq(args)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / f"estate_{args.units}x{args.quarters}.xlsx"
