@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent
 PACKAGED = [
     ("letters", "*.docx", "letters"),
     ("workbooks/bank_profiles", "*.json", "bank_profiles"),
+    ("workbooks/statement_profiles", "*.json", "statement_profiles"),
     ("workbooks", "*.xlsx", "workbooks"),
 ]
 

@@ -67,8 +67,9 @@ def test_templates_command_copies_packaged_files(tmp_path, capsys):
     out = tmp_path / "模板"
     assert main(["templates", "--out", str(out)]) == 0
     copied = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    # 7 Word templates + 2 bank profiles + the empty workbook = 10
-    assert len(copied) == 10
+    # 8 Word templates (7 letters and report + the 要素式起诉状) + 2 bank profiles + 3 statement profiles
+    # + the empty workbook = 14
+    assert len(copied) == 14
     assert "bank_profiles/csv_gbk.json" in copied and "收据.docx" in copied and "收费大表.xlsx" in copied
     assert (out / "收据.docx").read_bytes() == (ROOT / "letters" / "收据.docx").read_bytes()
     # a second run keeps the center's edits

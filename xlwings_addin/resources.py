@@ -26,9 +26,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
 CENTER_DIR = "模板"          # the center's own templates, beside its workbook
-KINDS = {"letters": "*.docx", "bank_profiles": "*.json", "workbooks": "*.xlsx"}
+KINDS = {"letters": "*.docx", "bank_profiles": "*.json", "statement_profiles": "*.json", "workbooks": "*.xlsx"}
 # where each kind goes inside a center folder (relative to 模板/)
-CENTER_SUBDIR = {"letters": ".", "bank_profiles": "bank_profiles", "workbooks": "."}
+CENTER_SUBDIR = {"letters": ".", "bank_profiles": "bank_profiles", "statement_profiles": "statement_profiles",
+                 "workbooks": "."}
 WORKBOOK_TEMPLATE = "收费大表.xlsx"
 
 

@@ -189,7 +189,7 @@ def profile_dirs(workbook: Optional[Path] = None) -> list[Path]:
     dirs = []
     if workbook is not None:
         dirs.append(Path(workbook).resolve().parent / "statement_profiles")
-    return dirs + resource_dirs("statement_profiles")
+    return dirs + resource_dirs("statement_profiles", workbook)
 
 
 def load_profile(name: str, workbook: Optional[Path] = None) -> StatementProfile:
