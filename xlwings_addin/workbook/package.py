@@ -17,7 +17,8 @@ from .reader import (
     shared_strings,
     sheet_parts,
 )
-from .sheet_xml import SheetOutput, sheet_xml, xml_text
+from .raw import column_letter
+from .sheet_xml import SheetOutput, data_last_row, sheet_xml, xml_text
 from .styles import _Styles, _styles_part
 
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -85,6 +86,53 @@ def _workbook_full_calc(xml: str) -> str:
     if pos < 0:
         return xml
     return xml[:pos] + f'<{p}calcPr fullCalcOnLoad="1"/>' + xml[pos:]
+
+
+def _quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _workbook_print_names(xml: str, outs: list[SheetOutput]) -> str:
+    """Print titles (the header row on every page) and the autofilter range of each written sheet,
+    as ``_xlnm.Print_Titles`` / ``_xlnm._FilterDatabase`` defined names local to the sheet."""
+    m = re.search(r"<(\w+:)?workbook\b", xml)
+    p = (m.group(1) or "") if m else ""
+    order = [xml_text_unescape(n) for n in re.findall(rf'<{p}sheet\b[^>]*?\bname="([^"]*)"', xml)]
+    adds = []
+    for out in outs:
+        if out.name not in order or not out.headers:
+            continue
+        idx = order.index(out.name)
+        ncols = max([len(out.headers)] + [len(r) for r in out.rows])
+        q = xml_text(_quote_sheet(out.name))
+        # drop earlier ones for this sheet
+        xml = re.sub(rf'<{p}definedName\b[^>]*name="_xlnm\.(?:Print_Titles|_FilterDatabase)"[^>]*'
+                     rf'localSheetId="{idx}"[^>]*>.*?</{p}definedName>', "", xml)
+        xml = re.sub(rf'<{p}definedName\b[^>]*localSheetId="{idx}"[^>]*'
+                     rf'name="_xlnm\.(?:Print_Titles|_FilterDatabase)"[^>]*>.*?</{p}definedName>', "", xml)
+        adds.append(f'<{p}definedName name="_xlnm._FilterDatabase" localSheetId="{idx}" hidden="1">'
+                    f'{q}!$A$1:${column_letter(ncols - 1)}${data_last_row(out)}</{p}definedName>')
+        adds.append(f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{idx}">{q}!$1:$1</{p}definedName>')
+    if not adds:
+        return xml
+    add = "".join(adds)
+    j = xml.find(f"</{p}definedNames>")
+    if j >= 0:
+        return xml[:j] + add + xml[j:]
+    xml = re.sub(rf"<{p}definedNames\s*/>", "", xml)
+    pos = -1
+    for tag in ("sheets", "functionGroups", "externalReferences"):
+        k = xml.find(f"</{p}{tag}>")
+        if k >= 0:
+            pos = max(pos, k + len(f"</{p}{tag}>"))
+    if pos < 0:
+        return xml
+    return xml[:pos] + f"<{p}definedNames>{add}</{p}definedNames>" + xml[pos:]
+
+
+def xml_text_unescape(value: str) -> str:
+    import html
+    return html.unescape(value)
 
 
 def _calc_chain_refers(xml: bytes, sheet_ids: set[str]) -> bool:
@@ -188,6 +236,11 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
             ct_xml = _content_types_remove(ct_xml, chain)
             rels_xml = re.sub(r'<Relationship\b[^>]*Type="[^"]*/calcChain"[^>]*/>', "", rels_xml)
             ct_changed = rels_changed = True
+
+        printed = [out for out in replace.values()] + [out for out in creates if out.name not in replace]
+        new_wb = _workbook_print_names(wb_xml, printed)
+        wb_changed |= new_wb != wb_xml
+        wb_xml = new_wb
 
         if any_formula:
             new_wb = _workbook_full_calc(wb_xml)

@@ -36,9 +36,32 @@ class _Styles:
                 attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
                 attrs["_plain"] = m.group(2) == "/>"
                 self.xfs.append(attrs)
-        self._cache: dict[str, int] = {}
+        self._cache: dict = {}
         self._new_fmts: list[tuple[int, str]] = []
-        self._new_xfs: list[int] = []
+        self._new_xfs: list[tuple[int, bool, bool]] = []  # (numFmtId, wrap, bold)
+        self._bold_font: int | None = None
+        self._new_font = False
+
+    def text_index(self, *, wrap: bool = True, bold: bool = False, kind: str | None = None) -> int:
+        """cellXfs index for a wrapped (and optionally bold) cell: header rows and notes."""
+        key = ("text", kind, wrap, bold)
+        if key in self._cache:
+            return self._cache[key]
+        code = NUMBER_FORMATS.get(kind or "", "General")
+        fmt_id = self.numfmts.get(code, 0)
+        if code not in self.numfmts:
+            fmt_id = max([163] + [i for i in self.numfmts.values() if i >= 164]) + 1
+            self.numfmts[code] = fmt_id
+            self._new_fmts.append((fmt_id, code))
+        if bold and self._bold_font is None:
+            fonts = re.search(rf"<{self.p}fonts\b[^>]*>(.*?)</{self.p}fonts>", self.xml, re.S)
+            self._bold_font = len(re.findall(rf"<{self.p}font\b", fonts.group(1))) if fonts else 0
+            self._new_font = True
+        found = len(self.xfs)
+        self.xfs.append({"numFmtId": str(fmt_id), "_plain": False})
+        self._new_xfs.append((fmt_id, wrap, bold))
+        self._cache[key] = found
+        return found
 
     def index(self, kind: str | None) -> int:
         """cellXfs index for a format kind (None → 0, the default style)."""
@@ -62,12 +85,12 @@ class _Styles:
         if found is None:
             found = len(self.xfs)
             self.xfs.append({"numFmtId": str(fmt_id), "_plain": True})
-            self._new_xfs.append(fmt_id)
+            self._new_xfs.append((fmt_id, False, False))
         self._cache[kind] = found
         return found
 
     def render(self) -> str:
-        if not (self._new_fmts or self._new_xfs):
+        if not (self._new_fmts or self._new_xfs or self._new_font):
             return self.xml
         xml, p = self.xml, self.p
         if self._new_fmts:
@@ -81,8 +104,20 @@ class _Styles:
                 # numFmts is the first child of styleSheet
                 m = re.search(rf"<{p}styleSheet\b[^>]*>", xml)
                 xml = xml[:m.end()] + f'<{p}numFmts count="{len(self._new_fmts)}">{add}</{p}numFmts>' + xml[m.end():]
-        add = "".join(f'<{p}xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-                      for i in self._new_xfs)
+        if self._new_font:
+            m = re.search(rf"<{p}fonts\b([^>]*)>(.*?)</{p}fonts>", xml, re.S)
+            if m:
+                attrs = re.sub(r'\s*count="\d*"', "", m.group(1))
+                xml = (xml[:m.start()] + f'<{p}fonts count="{self._bold_font + 1}"{attrs}>{m.group(2)}'
+                       f'<{p}font><{p}b/><{p}sz val="11"/></{p}font></{p}fonts>' + xml[m.end():])
+            else:
+                self._bold_font = 0
+        add = "".join(
+            f'<{p}xf numFmtId="{i}" fontId="{self._bold_font if bold else 0}" fillId="0" borderId="0" xfId="0"'
+            + (' applyFont="1"' if bold else "")
+            + (f' applyNumberFormat="1" applyAlignment="1"><{p}alignment wrapText="1" vertical="top"/></{p}xf>'
+               if wrap else ' applyNumberFormat="1"/>')
+            for i, wrap, bold in self._new_xfs)
         if add:
             m = re.search(rf"<{p}cellXfs\b([^>]*)>(.*?)</{p}cellXfs>", xml, re.S)
             if not m:
