@@ -121,4 +121,4 @@ def test_dashboard_charts_survive_libreoffice(demo_copy, tmp_path, soffice):
         charts = [n for n in z.namelist() if re.match(r"xl/charts/chart\d+\.xml$", n)]
         assert len(charts) == 4
         refs = "".join(z.read(n).decode("utf-8") for n in charts)
-    assert "看板!$B$2" in refs and "看板!$F$2" in refs
+    assert "看板!$E$2" in refs and "看板!$I$2" in refs  # trend and aging values (KPI block now in A:B)

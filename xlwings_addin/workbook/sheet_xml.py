@@ -76,10 +76,12 @@ class SheetOutput:
     rows: list[list] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
     as_of: dt.date | None = None
+    cell_formats: dict = field(default_factory=dict)  # (data row index, column index) → format kind
+    row_breaks: list = field(default_factory=list)  # sheet row numbers a printed page ends after
 
 
 NOTE_MIN_WIDTH = 40  # a lone text in column A wider than this is a note, not data
-MAX_COLUMN_WIDTH = 50
+MAX_COLUMN_WIDTH = 36  # longer texts wrap inside the column (see wrapped_columns)
 
 
 def is_note_row(row: list) -> bool:
@@ -103,8 +105,15 @@ def data_last_row(out: SheetOutput) -> int:
 
 def footer_xml(as_of: dt.date | None, p: str = "") -> str:
     left = f"截至 {as_of:%Y-%m-%d}" if as_of else "打印日期 &amp;D"
-    return (f"<{p}headerFooter><{p}oddFooter>&amp;L{left}&amp;C第 &amp;P 页 / 共 &amp;N 页</{p}oddFooter>"
+    return (f"<{p}headerFooter><{p}oddFooter>&amp;L{left}&amp;C第 &amp;P 页 / 共 &amp;N 页&amp;R&amp;A</{p}oddFooter>"
             f"</{p}headerFooter>")
+
+
+def row_breaks_xml(rows: list[int], p: str = "") -> str:
+    if not rows:
+        return ""
+    brks = "".join(f'<{p}brk id="{r}" max="16383" man="1"/>' for r in rows)
+    return f'<{p}rowBreaks count="{len(rows)}" manualBreakCount="{len(rows)}">{brks}</{p}rowBreaks>'
 
 
 PAGE_SETUP = ('<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
@@ -252,6 +261,18 @@ def column_widths(out: SheetOutput) -> list[int]:
     return widths
 
 
+def wrapped_columns(out: SheetOutput, widths: list[int]) -> set[int]:
+    """Columns whose longest text is wider than the column: their cells wrap."""
+    wide = set()
+    for row in out.rows[:2000]:
+        if is_note_row(row):
+            continue
+        for i, value in enumerate(row):
+            if isinstance(value, str) and i < len(widths) and _width_of(value) + 2 > widths[i]:
+                wide.add(i)
+    return wide
+
+
 def _note_height(text: str, total_width: int) -> float:
     lines = sum(max(1, math.ceil(_width_of(part) * 1.1 / max(total_width, 1))) for part in text.split("\n"))
     return 16.5 * lines
@@ -264,6 +285,7 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
     kinds = [out.formats.get(h) for h in headers] + [None] * (ncols - len(headers))
     letters = [column_letter(i) for i in range(ncols)]
     widths = column_widths(out)
+    wrapped = wrapped_columns(out, widths)
     has_formulas = False
     parts = []
     if headers:
@@ -286,7 +308,8 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
                 continue
             if isinstance(value, Formula):
                 has_formulas = True
-            style = styles.index(_kind_for(value, kinds[i]))
+            kind = _kind_for(value, out.cell_formats.get((r - 2, i), kinds[i]))
+            style = styles.text_index(wrap=True, kind=kind) if i in wrapped else styles.index(kind)
             cells.append(cell_xml(f"{letters[i]}{r}", value, style))
         parts.append(_row_xml(r, cells))
     last_row = max(1, len(out.rows) + 1)
@@ -309,7 +332,7 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
         '<sheetFormatPr defaultRowHeight="15"/>'
         + (f"<cols>{cols}</cols>" if cols else "")
         + f'<sheetData>{"".join(parts)}</sheetData>'
-        + autofilter + merge_xml + PAGE_SETUP + footer_xml(out.as_of)
+        + autofilter + merge_xml + PAGE_SETUP + footer_xml(out.as_of) + row_breaks_xml(out.row_breaks)
         + '</worksheet>'
     )
     return xml, has_formulas

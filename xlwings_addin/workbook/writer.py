@@ -75,6 +75,7 @@ from .sheet_xml import (
     _width_of,
     column_widths,
     data_last_row,
+    wrapped_columns,
     is_note_row,
 )
 
@@ -183,6 +184,7 @@ def print_ready(ws, out: SheetOutput) -> None:
     ws.print_title_rows = "1:1"
     ws.oddFooter.left.text = f"截至 {out.as_of:%Y-%m-%d}" if out.as_of else "打印日期 &D"
     ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
+    ws.oddFooter.right.text = "&A"
     ncols = max([len(out.headers)] + [len(r) for r in out.rows]) if (out.headers or out.rows) else 0
     if out.headers and ncols:
         ws.auto_filter.ref = f"A1:{column_letter(ncols - 1)}{data_last_row(out)}"
@@ -201,6 +203,7 @@ def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
         print_ready(ws, out)
         kinds = [out.formats.get(h) for h in out.headers]
         widths = column_widths(out)
+        wrapped = wrapped_columns(out, widths)
         for i, w in enumerate(widths):
             ws.column_dimensions[column_letter(i)].width = w
         header_cells = []
@@ -231,8 +234,10 @@ def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
                     # openpyxl turns any str starting with '=' into a formula: user text
                     # (an owner's name '=HYPERLINK(…)') must stay text (formula injection)
                     text_like_formula = value.startswith("=")
-                if kind or isinstance(value, Decimal) or text_like_formula:
+                if kind or isinstance(value, Decimal) or text_like_formula or i in wrapped:
                     c = WriteOnlyCell(ws, value=value)
+                    if i in wrapped:
+                        c.alignment = Alignment(wrap_text=True, vertical="top")
                     if text_like_formula:
                         c.data_type = "s"
                     if kind:
