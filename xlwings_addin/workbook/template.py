@@ -19,6 +19,9 @@ from .writer import NUMBER_FORMATS, _width_of
 
 VALIDATION_ROWS = 5000
 PARAM_COLUMN_WIDTHS = {"参数": 18, "值": 48, "说明": 60}
+# widths a column of this format needs to show its values (a datetime in a 10-wide column shows ###)
+KIND_WIDTHS = {"datetime": 20, "date": 12, "money": 14, "rate": 10}
+COLUMN_WIDTHS = {(schema.AUDIT, "说明"): 60, (schema.AUDIT, "操作"): 28, (schema.AUDIT, "用户"): 12}
 
 
 def build_template(path) -> Path:
@@ -39,8 +42,9 @@ def build_template(path) -> Path:
             if header in spec.required:
                 cell.font = bold
             width = PARAM_COLUMN_WIDTHS.get(header) if spec.name == schema.PARAMS else None
-            ws.column_dimensions[letter].width = width or max(10, _width_of(header) + 4)
-            kind = spec.formats.get(header)
+            kind = spec.formats.get(header) or ("datetime" if (spec.name, header) == (schema.AUDIT, "时间") else None)
+            width = width or COLUMN_WIDTHS.get((spec.name, header))
+            ws.column_dimensions[letter].width = width or max(10, _width_of(header) + 4, KIND_WIDTHS.get(kind, 0))
             if kind:
                 # a column style: new cells typed into this column get the format
                 ws.column_dimensions[letter].number_format = NUMBER_FORMATS[kind]
@@ -51,6 +55,12 @@ def build_template(path) -> Path:
                                     error=f"请从下拉列表中选择：{values}")
                 dv.add(f"{letter}2:{letter}{VALIDATION_ROWS}")
                 ws.add_data_validation(dv)
+
+    from .writer import print_ready
+    from .sheet_xml import SheetOutput
+    for spec in schema.OUTPUT_SHEETS.values():
+        print_ready(wb[spec.name], SheetOutput(spec.name, list(spec.headers)))
+        wb[spec.name].auto_filter.ref = None
 
     params = wb[schema.PARAMS]
     params.column_dimensions["B"].number_format = "@"  # values as text: exact, never float
