@@ -149,7 +149,7 @@ def build(path: Path = OUT) -> Path:
          indent=True, keep=True)
     table(["服务助理", "负责楼栋", "户数", "累计收缴率", "档位", "佣金（元）"], "team_rows",
           ["r.name", "r.buildings", "r.units", "r.rate", "r.tier", "r.commission"],
-          [2.4, 4.4, 1.6, 2.6, 3.0, 2.4], numeric=(2, 3, 5))
+          [2.2, 3.6, 1.4, 2.6, 4.0, 2.6], numeric=(2, 3, 5))
 
     heading("三、催收情况分析")
     heading("3.1 催收进度统计", 2)

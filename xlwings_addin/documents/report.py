@@ -196,7 +196,7 @@ def report_context(ledger: Ledger, quarter: Period, as_of: dt.date,
         "average_days": "—" if k.average_days is None else str(k.average_days),
         "online_share": pct(k.online_share),
         "window_rates": [{"label": w.label, "receivable": money(w.receivable), "collected": money(w.collected),
-                          "rate": pct(w.rate), "rate_cash": pct(w.rate_cash_only)} for w in k.rates],
+                          "rate": pct(w.rate), "rate_cash": pct(w.rate_cash_only)} for w in k.rates if w.receivable],
         "trend": [{"period": x.period.label_cn, "as_of": f"{x.as_of:%Y-%m-%d}", "rate": pct(x.current_rate),
                    "arrears_rate": pct(x.arrears_rate), "overall_rate": pct(x.overall_rate)} for x in trend_center],
         "top_debtors": [{"room": a.unit.room, "owner": mask_name(a.unit.owner), "periods": a.period_count,
@@ -236,6 +236,7 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
     from ..engine.commission import commission_rows
     from ..engine.dunning import STAGES, dunning_tasks
     from ..engine.rates import assistant_rooms
+    from .contexts import rate_cn
 
     s = ledger.settings
     r = k.center
@@ -284,11 +285,14 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
     if stage1:
         progress.append(f"初步沟通：本期通过短信、电话、对讲提醒 {len(stage1)} 次，覆盖业主 {len({c.room for c in stage1})} 户。")
     if stage2_first:
-        progress.append(f"跟进催收：上门拜访、发放催费通知单共 {len(stage2_first)} 户，"
-                        f"其中 {ctx['stage2_paid_pct']} 在此阶段完成缴费。")
-    if forced and owing:
-        progress.append(f"强制催收：挂牌、律师函或诉讼阶段共 {forced} 户，占欠费业主（{len(owing)} 户）的 "
-                        f"{pct(_share(forced, len(owing)))}。")
+        line = f"跟进催收：上门拜访、发放催费通知单共 {len(stage2_first)} 户"
+        if ctx["stage2_paid_pct"] not in ("—", "0.00%"):
+            line += f"，其中 {ctx['stage2_paid_pct']} 在此阶段完成缴费"
+        progress.append(line + "。")
+    tasks_total = sum(stages.values())
+    if forced and tasks_total:
+        progress.append(f"强制催收：挂牌、律师函或诉讼阶段共 {forced} 户，占“催收任务”{tasks_total} 户的 "
+                        f"{pct(_share(forced, tasks_total))}。")
 
     collected = [f"截至{as_of_cn}，本期物业费应收 {ctx['receivable']} 元，已收回 {ctx['collected']} 元，当期收缴率 "
                  f"{ctx['rate']}（不含减免及预存冲抵为 {ctx['rate_cash']}）；清欠率 {ctx['arrears_rate']}，"
@@ -310,10 +314,12 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
                             f"另有违约金 {ctx['late_fee_total']} 元。欠费金额较大的业主如下（姓名已脱敏）：")
 
     success = []
-    if k.success.contacted:
+    if k.success.contacted and k.success.rate is not None:
         success.append(f"本期联系的 {k.success.contacted} 户中，{k.success.succeeded} 户在联系后 {SUCCESS_DAYS} 天内缴款，"
                        + (f"{k.success.pending} 户联系未满 {SUCCESS_DAYS} 天暂不计入，" if k.success.pending else "")
                        + f"催收成功率为 {ctx['success_rate']}。")
+    elif k.success.contacted:
+        success.append(f"本期联系的 {k.success.contacted} 户均联系未满 {SUCCESS_DAYS} 天，催收成功率待满 {SUCCESS_DAYS} 天后评估。")
     if k.success.rate is not None and success_prev is not None:
         success.append(f"较上一季度（{pct(success_prev)}）{_change(k.success.rate, success_prev)}。")
     if unpaid_now is not None and unpaid_prev is not None:
@@ -331,7 +337,7 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
     return {
         "fee_rows": fee_rows, "team_rows": team_rows, "progress_lines": progress, "collected_lines": collected,
         "unpaid_lines": unpaid_lines, "success_lines": success, "summary_lines": summary, "outlook_lines": outlook,
-        "cycle": s.cycle, "due_day": str(s.get("缴费截止日") or "25"), "rate_text_report": _rate_text(s.late_fee_rate),
+        "cycle": s.cycle, "due_day": str(s.get("缴费截止日") or "25"), "rate_text_report": rate_cn(s.late_fee_rate),
         "remind_days": str(s.get("提醒逾期天数") or "7"), "talk_days": str(s.get("沟通逾期天数") or "30"),
         "hang_periods": str(s.hang_periods), "lawyer_days": str(s.lawyer_days),
         "litigation_amount": money(s.litigation_amount),
@@ -339,11 +345,7 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
     }
 
 
-def _rate_text(rate: Decimal) -> str:
-    per_10k = rate * 10000
-    if per_10k == per_10k.to_integral_value():
-        return f"万分之{int(per_10k)}"
-    return f"{rate * 100}%"
+
 
 
 def _issues_and_targets(ledger: Ledger, k: Kpis, owing, stage3, rate) -> tuple[list, list, list]:
@@ -382,7 +384,9 @@ def _issues_and_targets(ledger: Ledger, k: Kpis, owing, stage3, rate) -> tuple[l
     targets = [
         f"当期收缴率目标 {target_rate:.0f}%（本期截至统计日 {pct(rate)}）；服务助理以佣金档位 95% 为努力方向。",
         f"清欠目标：收回现有欠费本金的 30%，即 {money((arrears * Decimal('0.3')).quantize(Decimal('0.01')))} 元。",
-        f"催收成功率目标 {pct(min(Decimal(1), (k.success.rate or Decimal(0)) + Decimal('0.1')))}（本期 {pct(k.success.rate)}）。",
+    ] + ([
+        f"催收成功率目标 {pct(min(Decimal(1), k.success.rate + Decimal('0.1')))}（本期 {pct(k.success.rate)}）。"
+    ] if k.success.rate is not None else []) + [
         f"线上缴费占比目标 {pct(min(Decimal(1), (k.online_share or Decimal(0)) + Decimal('0.05')))}（本期 {pct(k.online_share)}）。",
         "欠费原因登记率达到 100%，重点欠费户每月至少联系一次并留存送达凭证。",
     ]
