@@ -27,8 +27,8 @@ def sample_sheet() -> SheetOutput:
 def test_footnote_is_merged_and_never_widens_column_a():
     out = sample_sheet()
     widths = column_widths(out)
-    # 房号 "1-1-101" is 7 wide (+2 padding) = 9; the note (≈ 110 wide) does not count
-    assert widths[0] == 9
+    # 房号 "1-1-101" is 7 wide; the note (≈ 110 wide) does not count
+    assert widths[0] == 10  # ⌈7 × 1.1⌉ + 2
     xml, _ = sheet_xml(out, _Styles(None))
     assert '<mergeCell ref="A5:C5"/>' in xml
     assert '<autoFilter ref="A1:C3"/>' in xml  # header + two data rows, not the note
@@ -65,7 +65,7 @@ def test_exported_workbook_is_print_ready(tmp_path):
     ws = openpyxl.load_workbook(path)["欠费明细"]
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
     assert ws.print_title_rows in ("1:1", "$1:$1") and ws.freeze_panes == "A2"
-    assert ws.column_dimensions["A"].width == 9 and "A5:C5" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws.column_dimensions["A"].width == 10 and "A5:C5" in {str(r) for r in ws.merged_cells.ranges}
     assert "截至 2026-11-22" in ws.oddFooter.left.text and "&P" in ws.oddFooter.center.text
 
 

@@ -81,7 +81,7 @@ class SheetOutput:
 
 
 NOTE_MIN_WIDTH = 40  # a lone text in column A wider than this is a note, not data
-MAX_COLUMN_WIDTH = 36  # longer texts wrap inside the column (see wrapped_columns)
+MAX_COLUMN_WIDTH = 60  # longer texts wrap inside the column (see wrapped_columns)
 
 
 def is_note_row(row: list) -> bool:
@@ -257,8 +257,19 @@ def column_widths(out: SheetOutput) -> list[int]:
         h = _width_of(headers[i]) if i < len(headers) else 0
         if h > 12 and h > data[i]:
             h = max(data[i], math.ceil(h / 2) + 1)  # the header wraps onto two lines
-        widths.append(min(MAX_COLUMN_WIDTH, max(6, data[i], h) + 2))
+        # +10 %: printed glyphs (Q, W, full-width punctuation) run wider than the '0' a width unit measures
+        widths.append(min(MAX_COLUMN_WIDTH, math.ceil(max(6, data[i], h) * 1.1) + 2))
     return widths
+
+
+def row_height(row: list, widths: list[int], wrapped: set[int]) -> float | None:
+    """Height (points) a row needs for its wrapped cells to show every line; None for one line."""
+    lines = 1
+    for i in wrapped:
+        if i < len(row) and isinstance(row[i], str):
+            lines = max(lines, sum(max(1, math.ceil(_width_of(part) / max(widths[i] - 2, 1)))
+                                   for part in row[i].split("\n")))
+    return None if lines == 1 else 15 * lines
 
 
 def wrapped_columns(out: SheetOutput, widths: list[int]) -> set[int]:
@@ -309,9 +320,13 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
             if isinstance(value, Formula):
                 has_formulas = True
             kind = _kind_for(value, out.cell_formats.get((r - 2, i), kinds[i]))
-            style = styles.text_index(wrap=True, kind=kind) if i in wrapped else styles.index(kind)
+            style = styles.text_index(wrap=True, kind=kind, top=False) if i in wrapped else styles.index(kind)
             cells.append(cell_xml(f"{letters[i]}{r}", value, style))
-        parts.append(_row_xml(r, cells))
+        ht = row_height(row, widths, wrapped) if wrapped else None
+        if ht:
+            parts.append(f'<row r="{r}" ht="{ht}" customHeight="1">{"".join(cells)}</row>')
+        else:
+            parts.append(_row_xml(r, cells))
     last_row = max(1, len(out.rows) + 1)
     dim = f"A1:{letters[-1]}{last_row}" if ncols else "A1"
     cols = "".join(

@@ -38,13 +38,15 @@ class _Styles:
                 self.xfs.append(attrs)
         self._cache: dict = {}
         self._new_fmts: list[tuple[int, str]] = []
-        self._new_xfs: list[tuple[int, bool, bool]] = []  # (numFmtId, wrap, bold)
+        self._new_xfs: list[tuple[int, bool, bool, bool]] = []  # (numFmtId, wrap, bold, top)
         self._bold_font: int | None = None
         self._new_font = False
 
-    def text_index(self, *, wrap: bool = True, bold: bool = False, kind: str | None = None) -> int:
-        """cellXfs index for a wrapped (and optionally bold) cell: header rows and notes."""
-        key = ("text", kind, wrap, bold)
+    def text_index(self, *, wrap: bool = True, bold: bool = False, kind: str | None = None,
+                   top: bool = True) -> int:
+        """cellXfs index for a wrapped (and optionally bold) cell: header rows and notes (top-aligned),
+        long data texts (``top=False``: bottom, like the row's other cells)."""
+        key = ("text", kind, wrap, bold, top)
         if key in self._cache:
             return self._cache[key]
         code = NUMBER_FORMATS.get(kind or "", "General")
@@ -59,7 +61,7 @@ class _Styles:
             self._new_font = True
         found = len(self.xfs)
         self.xfs.append({"numFmtId": str(fmt_id), "_plain": False})
-        self._new_xfs.append((fmt_id, wrap, bold))
+        self._new_xfs.append((fmt_id, wrap, bold, top))
         self._cache[key] = found
         return found
 
@@ -85,7 +87,7 @@ class _Styles:
         if found is None:
             found = len(self.xfs)
             self.xfs.append({"numFmtId": str(fmt_id), "_plain": True})
-            self._new_xfs.append((fmt_id, False, False))
+            self._new_xfs.append((fmt_id, False, False, False))
         self._cache[kind] = found
         return found
 
@@ -115,9 +117,10 @@ class _Styles:
         add = "".join(
             f'<{p}xf numFmtId="{i}" fontId="{self._bold_font if bold else 0}" fillId="0" borderId="0" xfId="0"'
             + (' applyFont="1"' if bold else "")
-            + (f' applyNumberFormat="1" applyAlignment="1"><{p}alignment wrapText="1" vertical="top"/></{p}xf>'
+            + (f' applyNumberFormat="1" applyAlignment="1"><{p}alignment wrapText="1"'
+               + (' vertical="top"' if top else "") + f'/></{p}xf>'
                if wrap else ' applyNumberFormat="1"/>')
-            for i, wrap, bold in self._new_xfs)
+            for i, wrap, bold, top in self._new_xfs)
         if add:
             m = re.search(rf"<{p}cellXfs\b([^>]*)>(.*?)</{p}cellXfs>", xml, re.S)
             if not m:

@@ -76,6 +76,7 @@ from .sheet_xml import (
     column_widths,
     data_last_row,
     wrapped_columns,
+    row_height,
     is_note_row,
 )
 
@@ -223,6 +224,9 @@ def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
                 ws.merged_cells.add(f"A{r}:{column_letter(len(widths) - 1)}{r}")
                 ws.append([c])
                 continue
+            ht = row_height(row, widths, wrapped) if wrapped else None
+            if ht:
+                ws.row_dimensions[r].height = ht
             cells = []
             for i, value in enumerate(row):
                 kind = _kind_for(value, kinds[i] if i < len(kinds) else None)
@@ -237,7 +241,7 @@ def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
                 if kind or isinstance(value, Decimal) or text_like_formula or i in wrapped:
                     c = WriteOnlyCell(ws, value=value)
                     if i in wrapped:
-                        c.alignment = Alignment(wrap_text=True, vertical="top")
+                        c.alignment = Alignment(wrap_text=True)
                     if text_like_formula:
                         c.data_type = "s"
                     if kind:
