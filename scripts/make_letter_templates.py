@@ -152,14 +152,15 @@ class Letter:
             _merge_row(table.rows[r])
             self._fill_row(table.rows[r], [("{%tr for " + loop + " %}", False)], widths, size)
             r += 1
-        self._fill_row(table.rows[r], [(c, False) for c in cells], widths, size)
+        right = {i for i, h in enumerate(headers) if "元" in h or "天数" in h}  # figures line up on the right
+        self._fill_row(table.rows[r], [(c, False) for c in cells], widths, size, right=right)
         r += 1
         if loop:
             _merge_row(table.rows[r])
             self._fill_row(table.rows[r], [("{%tr endfor %}", False)], widths, size)
             r += 1
         if totals:
-            self._fill_row(table.rows[r], [(t, True) for t in totals], widths, size)
+            self._fill_row(table.rows[r], [(t, True) for t in totals], widths, size, right=right)
         _repeat_header(table.rows[0])
         for row in table.rows:
             _cant_split(row)
@@ -184,7 +185,7 @@ class Letter:
         self.p("", indent=False, after=2, size=4)
         return table
 
-    def _fill_row(self, row, texts, widths, size, fill=None, center=False, label_fill=None):
+    def _fill_row(self, row, texts, widths, size, fill=None, center=False, label_fill=None, right=()):
         cells = row.cells
         seen = []
         for i, (text, bold) in enumerate(texts):
@@ -196,7 +197,7 @@ class Letter:
             para = cell.paragraphs[0]
             para.paragraph_format.first_line_indent = None
             para.paragraph_format.space_after = Pt(0)
-            para.alignment = CENTER if center else LEFT
+            para.alignment = CENTER if center else (RIGHT if i in right else LEFT)
             if text:
                 run = para.add_run(text)
                 set_font(run, self.font, size, bold)
