@@ -17,8 +17,7 @@ from .reader import (
     shared_strings,
     sheet_parts,
 )
-from .raw import column_letter
-from .sheet_xml import SheetOutput, data_last_row, sheet_xml, xml_text
+from .sheet_xml import SheetOutput, sheet_xml, xml_text
 from .styles import _Styles, _styles_part
 
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -93,8 +92,8 @@ def _quote_sheet(name: str) -> str:
 
 
 def _workbook_print_names(xml: str, outs: list[SheetOutput]) -> str:
-    """Print titles (the header row on every page) and the autofilter range of each written sheet,
-    as ``_xlnm.Print_Titles`` / ``_xlnm._FilterDatabase`` defined names local to the sheet."""
+    """Print titles (the header row on every page) of each written sheet: ``_xlnm.Print_Titles``
+    defined names local to the sheet, added once (later saves leave workbook.xml as it is)."""
     m = re.search(r"<(\w+:)?workbook\b", xml)
     p = (m.group(1) or "") if m else ""
     order = [xml_text_unescape(n) for n in re.findall(rf'<{p}sheet\b[^>]*?\bname="([^"]*)"', xml)]
@@ -103,16 +102,19 @@ def _workbook_print_names(xml: str, outs: list[SheetOutput]) -> str:
         if out.name not in order or not out.headers:
             continue
         idx = order.index(out.name)
-        ncols = max([len(out.headers)] + [len(r) for r in out.rows])
         q = xml_text(_quote_sheet(out.name))
-        # drop earlier ones for this sheet
-        xml = re.sub(rf'<{p}definedName\b[^>]*name="_xlnm\.(?:Print_Titles|_FilterDatabase)"[^>]*'
-                     rf'localSheetId="{idx}"[^>]*>.*?</{p}definedName>', "", xml)
-        xml = re.sub(rf'<{p}definedName\b[^>]*localSheetId="{idx}"[^>]*'
-                     rf'name="_xlnm\.(?:Print_Titles|_FilterDatabase)"[^>]*>.*?</{p}definedName>', "", xml)
-        adds.append(f'<{p}definedName name="_xlnm._FilterDatabase" localSheetId="{idx}" hidden="1">'
-                    f'{q}!$A$1:${column_letter(ncols - 1)}${data_last_row(out)}</{p}definedName>')
-        adds.append(f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{idx}">{q}!$1:$1</{p}definedName>')
+        # only the print titles: the autofilter lives in the sheet's <autoFilter> (Excel, WPS and LibreOffice
+        # read it there); a _FilterDatabase name would change workbook.xml whenever the row count does
+        wanted = [("_xlnm.Print_Titles", "", f"{q}!$1:$1")]
+        for name, extra, ref in wanted:
+            # an earlier save's name for this sheet is updated in place (same order: workbook.xml stays
+            # byte-identical when nothing changed, so the parse cache keeps its keys)
+            pattern = re.compile(rf'(<{p}definedName\b(?=[^>]*\bname="{re.escape(name)}")'
+                                 rf'(?=[^>]*\blocalSheetId="{idx}")[^>]*>)(.*?)(</{p}definedName>)', re.S)
+            if pattern.search(xml):
+                xml = pattern.sub(lambda m: m.group(1) + ref + m.group(3), xml, count=1)
+            else:
+                adds.append(f'<{p}definedName name="{name}" localSheetId="{idx}"{extra}>{ref}</{p}definedName>')
     if not adds:
         return xml
     add = "".join(adds)

@@ -35,6 +35,7 @@ class _Styles:
             for m in re.finditer(rf"<{self.p}xf\b([^>]*?)(/>|>.*?</{self.p}xf>)", cx.group(1), re.S):
                 attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
                 attrs["_plain"] = m.group(2) == "/>"
+                attrs["_inner"] = m.group(2)
                 self.xfs.append(attrs)
         self._cache: dict = {}
         self._new_fmts: list[tuple[int, str]] = []
@@ -57,8 +58,22 @@ class _Styles:
             self._new_fmts.append((fmt_id, code))
         if bold and self._bold_font is None:
             fonts = re.search(rf"<{self.p}fonts\b[^>]*>(.*?)</{self.p}fonts>", self.xml, re.S)
-            self._bold_font = len(re.findall(rf"<{self.p}font\b", fonts.group(1))) if fonts else 0
-            self._new_font = True
+            listed = re.findall(rf"<{self.p}font\b[^>]*?(?:/>|>.*?</{self.p}font>)", fonts.group(1), re.S) \
+                if fonts else []
+            ours = f"<{self.p}font><{self.p}b/><{self.p}sz val=\"11\"/></{self.p}font>"
+            if ours in listed:  # written by an earlier save: reuse it
+                self._bold_font = listed.index(ours)
+            else:
+                self._bold_font = len(listed)
+                self._new_font = True
+        font = str(self._bold_font if bold else 0)
+        for i, xf in enumerate(self.xfs):  # an earlier save's entry: reuse it (styles.xml never grows)
+            inner = xf.get("_inner", "")
+            if (xf.get("numFmtId", "0") == str(fmt_id) and xf.get("fontId", "0") == font
+                    and xf.get("fillId", "0") == "0" and xf.get("borderId", "0") == "0"
+                    and ('wrapText="1"' in inner) == wrap and ('vertical="top"' in inner) == (wrap and top)):
+                self._cache[key] = i
+                return i
         found = len(self.xfs)
         self.xfs.append({"numFmtId": str(fmt_id), "_plain": False})
         self._new_xfs.append((fmt_id, wrap, bold, top))
