@@ -143,3 +143,15 @@ def test_dashboard_kpis_are_numbers_top_left(demo_workbook):
     assert date == DEMO_AS_OF and out.cell_formats[(i, 1)] == "date"
     # each chart row starts a printed page: breaks before the first and the second pair of charts
     assert out.row_breaks == [sizes["anchor"] - 1, sizes["anchor"] - 1 + 17]
+
+
+def test_parking_space_is_called_a_parking_space_and_square_metres_stay():
+    from xlwings_addin.documents.contexts import _unit_label, periods_covered, premises_text
+    from ledger_builders import Q3, item
+
+    assert premises_text(unit("P-037", "12.50", "车库", house_type="车位")) == "P-037 车位"
+    assert premises_text(unit("3-2-1501", "89.50", "3")) == "3-2-1501 房屋（建筑面积 89.50㎡）"
+    assert premises_text(unit("S-011", "120.00", "商业街", house_type="商铺")) == "S-011 商铺（建筑面积 120.00㎡）"
+    # a label read back NFKC-normalised (㎡ → m2) prints as ㎡ again
+    assert _unit_label(item(unit_label="元/m2·月")) == "元/㎡·月"
+    assert periods_covered([Q4, Q3, Q4]) == "2026Q3-2026Q4" and periods_covered([Q4]) == "2026Q4"
