@@ -330,7 +330,7 @@ def reminder() -> Letter:
     t.letterhead("温 馨 提 示", "催费通知单")
     t.p(("尊敬的 ", False), ("{{ owner }}", True), " 业主：", indent=False)
     t.p("您好！感谢您一直以来对我们工作的理解与支持。")
-    t.p("经核对，截至", "{{ date_cn }}", "，您名下", ("{{ room }}", True), "房屋尚有以下费用未缴纳：")
+    t.p("经核对，截至", "{{ date_cn }}", "，您名下", ("{{ premises_short }}", True), "尚有以下费用未缴纳：")
     t.table(["期间", "收费项目", "应缴日期", "欠费金额（元）", "违约金（元）"],
             ["{{ o.period_label }}", "{{ o.item_names }}", "{{ o.due }}", "{{ o.principal }}", "{{ o.late_fee }}"],
             [3.2, 4.4, 3.4, 2.9, 2.4], loop="o in owed_lines",
@@ -349,7 +349,7 @@ def reminder() -> Letter:
 def demand() -> Letter:
     t = Letter(FANG, 12)
     t.letterhead("催  缴  函", "编号")
-    t.p("致：", ("{{ owner }}", True), "（", "{{ room }}", "房屋业主）", indent=False)
+    t.p("致：", ("{{ owner }}", True), "（", "{{ premises_short }}", "业主）", indent=False)
     t.p("发函单位：", "{{ company }}", "（", "{{ center }}", "）", indent=False, after=6)
     t.heading("一、合同依据与收费标准")
     t.p("根据", "{{ contract }}", "，我司为贵方", "{{ premises }}", "提供物业服务，"
@@ -398,7 +398,7 @@ def lawyer() -> Letter:
     _bottom_border(para)
     t.p(("律  师  函", True), align=CENTER, size=20, indent=False, before=10, after=4, font=SONG)
     t.p("编号：", "{{ letter_no }}", align=RIGHT, size=10, indent=False, after=6)
-    t.p("致：", ("{{ owner }}", True), "（", "{{ room }}", "房屋业主）", indent=False, after=6)
+    t.p("致：", ("{{ owner }}", True), "（", "{{ premises_short }}", "业主）", indent=False, after=6)
     t.p("{{ law_firm }}", "接受", "{{ company }}", "（以下简称“委托人”）的委托，指派", "{{ lawyer }}",
         "律师，就贵方拖欠物业服务费一事，郑重致函如下：")
     t.p("一、委托人依据", "{{ contract }}", "为贵方", "{{ premises }}",

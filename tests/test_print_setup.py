@@ -152,6 +152,12 @@ def test_parking_space_is_called_a_parking_space_and_square_metres_stay():
     assert premises_text(unit("P-037", "12.50", "车库", house_type="车位")) == "P-037 车位"
     assert premises_text(unit("3-2-1501", "89.50", "3")) == "3-2-1501 房屋（建筑面积 89.50㎡）"
     assert premises_text(unit("S-011", "120.00", "商业街", house_type="商铺")) == "S-011 商铺（建筑面积 120.00㎡）"
+    from xlwings_addin.documents.contexts import DEMAND, plan_letters
+
+    led = ledger(units=[unit("P-037", "12.50", "车库", house_type="车位", owner="吕洋敏")],
+                 charges=[charge("P-037", Q3, "240.00")])
+    (_room, ctx), = plan_letters(led, DEMAND, dt.date(2026, 11, 22), rooms=["P-037"]).letters
+    assert ctx["premises_short"] == "P-037 车位" and "房屋" not in ctx["premises"]
     # a label read back NFKC-normalised (㎡ → m2) prints as ㎡ again
     assert _unit_label(item(unit_label="元/m2·月")) == "元/㎡·月"
     assert periods_covered([Q4, Q3, Q4]) == "2026Q3-2026Q4" and periods_covered([Q4]) == "2026Q4"

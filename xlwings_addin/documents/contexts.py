@@ -176,6 +176,8 @@ def periods_covered(periods) -> str:
 def _unit_context(unit: Unit) -> dict:
     return {
         "premises": premises_text(unit),
+        "premises_short": premises_text(unit).split("（")[0],  # '3-2-1501 房屋', 'P-037 车位'
+
         "room": unit.room,
         "owner": unit.owner,
         "building": unit.building,
