@@ -161,3 +161,41 @@ def test_parking_space_is_called_a_parking_space_and_square_metres_stay():
     # a label read back NFKC-normalised (㎡ → m2) prints as ㎡ again
     assert _unit_label(item(unit_label="元/m2·月")) == "元/㎡·月"
     assert periods_covered([Q4, Q3, Q4]) == "2026Q3-2026Q4" and periods_covered([Q4]) == "2026Q4"
+
+
+def test_live_sheet_gets_widths_and_page_setup():
+    """Written into a workbook open in Excel (xlwings): widths from content and Excel's PageSetup."""
+    from fake_xlwings import book_from_rows
+    from xlwings_addin.workbook.live import write_sheet
+
+    class PageSetup:
+        pass
+
+    book = book_from_rows({"欠费明细": [["房号"]]})
+    sheet = book.sheet("欠费明细")
+    sheet.api = type("Api", (), {"PageSetup": PageSetup()})()
+    widths = {}
+    real_range = sheet.range
+
+    def spy(first, last=None):
+        rng = real_range(first, last)
+        original = type(rng)
+
+        class Spy(original):
+            @property
+            def column_width(self):
+                return widths.get(first[1])
+
+            @column_width.setter
+            def column_width(self, value):
+                widths[first[1]] = value
+        rng.__class__ = Spy
+        return rng
+
+    sheet.range = spy
+    write_sheet(book, sample_sheet())
+    assert widths[1] == 10  # 房号 "1-1-101": ⌈7 × 1.1⌉ + 2, the note not counted
+    setup = sheet.api.PageSetup
+    assert (setup.PaperSize, setup.Orientation, setup.FitToPagesWide, setup.FitToPagesTall) == (9, 2, 1, False)
+    assert setup.PrintTitleRows == "$1:$1" and setup.LeftFooter == "截至 2026-11-22"
+    assert setup.CenterFooter == "第 &P 页 / 共 &N 页"
