@@ -61,7 +61,7 @@ def set_font(target, name: str, size: float | None = None, bold: bool | None = N
 class Letter:
     """A small builder over python-docx that keeps each text segment (and so each tag) in one run."""
 
-    def __init__(self, font: str, size: float = 12, compact: bool = False):
+    def __init__(self, font: str, size: float = 12, compact: bool = False, wide: bool = False):
         self.doc = Document()
         self.font, self.size = font, size
         props = self.doc.core_properties
@@ -79,7 +79,8 @@ class Letter:
             section.header_distance, section.footer_distance = Cm(0.8), Cm(0.7)
         else:
             section.top_margin, section.bottom_margin = Cm(2.2), Cm(2.0)
-            section.left_margin, section.right_margin = Cm(2.5), Cm(2.2)
+            # wide: 17 cm of text for an eight-column table whose figures must not wrap
+            section.left_margin, section.right_margin = (Cm(2.0), Cm(2.0)) if wide else (Cm(2.5), Cm(2.2))
         self.compact = compact
         normal = self.doc.styles["Normal"]
         set_font(normal, font, size)
@@ -347,7 +348,7 @@ def reminder() -> Letter:
 
 
 def demand() -> Letter:
-    t = Letter(FANG, 12)
+    t = Letter(FANG, 12, wide=True)
     t.letterhead("催  缴  函", "编号")
     t.p("致：", ("{{ owner }}", True), "（", "{{ premises_short }}", "业主）", indent=False)
     t.p("发函单位：", "{{ company }}", "（", "{{ center }}", "）", indent=False, after=6)
@@ -359,7 +360,7 @@ def demand() -> Letter:
     t.table(["期间", "应缴日期", "应收（元）", "已缴（元）", "欠费本金（元）", "逾期天数", "违约金计算", "违约金（元）"],
             ["{{ o.period }}", "{{ o.due }}", "{{ o.billed }}", "{{ o.paid }}", "{{ o.principal }}", "{{ o.days }}",
              "{{ o.formula }}", "{{ o.late_fee }}"],
-            [1.5, 2.1, 1.8, 1.7, 1.8, 1.1, 4.5, 1.8], loop="o in owed_lines", size=8.5,
+            [1.7, 2.2, 2.0, 1.8, 2.0, 1.0, 4.3, 2.0], loop="o in owed_lines", size=8.5,
             totals=["合计", "", "{{ billed_total }}", "{{ paid_total }}", "{{ principal_total }}", "", "",
                     "{{ late_fee_total }}"])
     t.heading("三、违约金依据与计算")
