@@ -358,7 +358,7 @@ def demand() -> Letter:
     t.heading("二、欠费期间与金额")
     t.p("截至", "{{ date_cn }}", "，贵方欠缴", "{{ period_count }}", "期费用，明细如下：")
     t.table(["期间", "应缴日期", "应收（元）", "已缴（元）", "欠费本金（元）", "逾期天数", "违约金计算", "违约金（元）"],
-            ["{{ o.period }}", "{{ o.due }}", "{{ o.billed }}", "{{ o.paid }}", "{{ o.principal }}", "{{ o.days }}",
+            ["{{ o.period }}", "{{ o.due_iso }}", "{{ o.billed }}", "{{ o.paid }}", "{{ o.principal }}", "{{ o.days }}",
              "{{ o.formula }}", "{{ o.late_fee }}"],
             [1.7, 2.2, 2.0, 1.8, 2.0, 1.0, 4.3, 2.0], loop="o in owed_lines", size=8.5,
             totals=["合计", "", "{{ billed_total }}", "{{ paid_total }}", "{{ principal_total }}", "", "",
@@ -407,7 +407,7 @@ def lawyer() -> Letter:
     t.p("二、经委托人核对，截至", "{{ date_cn }}", "，贵方欠缴", "{{ periods_text }}", "共", "{{ period_count }}",
         "期费用，最早一期应于", "{{ oldest_due }}", "缴纳，已逾期", "{{ max_days }}", "天。明细如下：")
     t.table(["期间", "应缴日期", "欠费本金（元）", "逾期天数", "违约金计算", "违约金（元）"],
-            ["{{ o.period }}", "{{ o.due }}", "{{ o.principal }}", "{{ o.days }}", "{{ o.formula }}",
+            ["{{ o.period }}", "{{ o.due_iso }}", "{{ o.principal }}", "{{ o.days }}", "{{ o.formula }}",
              "{{ o.late_fee }}"],
             [1.8, 2.5, 2.4, 1.4, 5.8, 2.3], loop="o in owed_lines", size=9,
             totals=["合计", "", "{{ principal_total }}", "", "", "{{ late_fee_total }}"])

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.libreoffice
 
 FOOTER = re.compile(r"第 \d+ 页 / 共 \d+ 页\s+(\S+)\s*$", re.M)
 # a figure as printed: 1,152.61 / 78.62% / 14.27 / 2026Q4 / 302天 / 0755-12345678
-NUMBER = re.compile(r"\d{4}Q\d|\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\d+\.\d+%?|\d+天|\d{3,4}-\d{7,8}")
+NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}Q\d|\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\d+\.\d+%?|\d+天|\d{3,4}-\d{7,8}")
 
 
 def to_pdf(soffice: str, sources: list[Path], out_dir: Path) -> list[Path]:

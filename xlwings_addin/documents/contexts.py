@@ -284,6 +284,7 @@ def _line_context(line: PeriodLine, as_of: dt.date, grace: int) -> dict:
         "period_label": line.period.label_cn,
         "item_names": "、".join(line.items),
         "due": date_cn(line.due),
+        "due_iso": f"{line.due:%Y-%m-%d}" if line.due else "",  # narrow table columns: never wraps
         "billed": money_text(line.billed),
         "paid": money_text(line.settled),
         "principal": money_text(line.principal),
