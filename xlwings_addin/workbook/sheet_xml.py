@@ -161,12 +161,12 @@ def _decimal_text(d: Decimal) -> str:
     return format(d, "f")
 
 
+_WIDE_CHAR = re.compile("[\u2e80-\U0010ffff]")
+
+
 def _width_of(text: str) -> int:
-    """Display width: CJK / full-width characters count 2, others 1."""
-    w = 0
-    for ch in text:
-        w += 2 if ord(ch) > 0x2E7F else 1
-    return w
+    """Display width: CJK / full-width characters (above U+2E7F) count 2, others 1."""
+    return len(text) + len(_WIDE_CHAR.findall(text))
 
 
 
@@ -267,6 +267,8 @@ def row_height(row: list, widths: list[int], wrapped: set[int]) -> float | None:
     lines = 1
     for i in wrapped:
         if i < len(row) and isinstance(row[i], str):
+            if 2 * len(row[i]) <= widths[i] - 2 and "\n" not in row[i]:
+                continue  # fits on one line even if every character is full-width (no per-character count)
             lines = max(lines, sum(max(1, math.ceil(_width_of(part) / max(widths[i] - 2, 1)))
                                    for part in row[i].split("\n")))
     return None if lines == 1 else 15 * lines
