@@ -61,7 +61,7 @@ def set_font(target, name: str, size: float | None = None, bold: bool | None = N
 class Letter:
     """A small builder over python-docx that keeps each text segment (and so each tag) in one run."""
 
-    def __init__(self, font: str, size: float = 12):
+    def __init__(self, font: str, size: float = 12, compact: bool = False, wide: bool = False):
         self.doc = Document()
         self.font, self.size = font, size
         props = self.doc.core_properties
@@ -73,12 +73,20 @@ class Letter:
         section = self.doc.sections[0]
         section.orientation = WD_ORIENT.PORTRAIT
         section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-        section.top_margin, section.bottom_margin = Cm(2.2), Cm(2.0)
-        section.left_margin, section.right_margin = Cm(2.5), Cm(2.2)
+        if compact:  # one A4 page per notice
+            section.top_margin, section.bottom_margin = Cm(1.5), Cm(1.4)
+            section.left_margin, section.right_margin = Cm(2.0), Cm(2.0)
+            section.header_distance, section.footer_distance = Cm(0.8), Cm(0.7)
+        else:
+            section.top_margin, section.bottom_margin = Cm(2.2), Cm(2.0)
+            # wide: 17 cm of text for an eight-column table whose figures must not wrap
+            section.left_margin, section.right_margin = (Cm(2.0), Cm(2.0)) if wide else (Cm(2.5), Cm(2.2))
+        self.compact = compact
         normal = self.doc.styles["Normal"]
         set_font(normal, font, size)
         normal.paragraph_format.space_after = Pt(2)
-        normal.paragraph_format.line_spacing = 1.25
+        normal.paragraph_format.line_spacing = 1.1 if compact else 1.25
+        normal.paragraph_format.widow_control = True
         footer = section.footer.paragraphs[0]
         footer.alignment = CENTER
         self._runs(footer, [("{{ company }}  客服电话：{{ hotline }}", False)], size=9)
@@ -120,12 +128,14 @@ class Letter:
         return self.p((text, True), indent=False, before=6, after=2, font=HEI if self.font == FANG else SONG,
                       keep=True)
 
-    def signature(self, seal_label: str = "（盖章）", who: str = "{{ company }}"):
-        self.p("", indent=False, after=0)
-        self.p(who, align=RIGHT, indent=False, after=0)
-        self.p("{{ center }}", align=RIGHT, indent=False, after=0)
-        self.p(seal_label, align=RIGHT, indent=False, after=0)
-        self.p("{{ date_cn }}", align=RIGHT, indent=False, after=6)
+    def signature(self, seal_label: str = "（盖章）", who: str = "{{ company }}", keep_after: bool = False):
+        """The seal block: its lines keep together on one page (keep-with-next down to the date)."""
+        if not self.compact:
+            self.p("", indent=False, after=0, keep=True)
+        self.p(who, align=RIGHT, indent=False, after=0, keep=True)
+        self.p("{{ center }}", align=RIGHT, indent=False, after=0, keep=True)
+        self.p(seal_label, align=RIGHT, indent=False, after=0, keep=True)
+        self.p("{{ date_cn }}", align=RIGHT, indent=False, after=6, keep=keep_after)
 
     # -- tables
     def table(self, headers, cells, widths, loop=None, totals=None, size=10.5, header_fill="D9D9D9"):
@@ -143,18 +153,23 @@ class Letter:
             _merge_row(table.rows[r])
             self._fill_row(table.rows[r], [("{%tr for " + loop + " %}", False)], widths, size)
             r += 1
-        self._fill_row(table.rows[r], [(c, False) for c in cells], widths, size)
+        right = {i for i, h in enumerate(headers) if "元" in h or "天数" in h}  # figures line up on the right
+        self._fill_row(table.rows[r], [(c, False) for c in cells], widths, size, right=right)
         r += 1
         if loop:
             _merge_row(table.rows[r])
             self._fill_row(table.rows[r], [("{%tr endfor %}", False)], widths, size)
             r += 1
         if totals:
-            self._fill_row(table.rows[r], [(t, True) for t in totals], widths, size)
+            self._fill_row(table.rows[r], [(t, True) for t in totals], widths, size, right=right)
+        _repeat_header(table.rows[0])
+        for row in table.rows:
+            _cant_split(row)
+        _keep_row_with_next(table.rows[0])
         self.p("", indent=False, after=2, size=4)
         return table
 
-    def grid(self, rows, widths, size=10.5, bold_first=True):
+    def grid(self, rows, widths, size=10.5, bold_first=True, keep=False):
         """A key/value table: each row a list of cell texts."""
         table = self.doc.add_table(rows=len(rows), cols=len(widths))
         table.style = self.doc.styles["Table Grid"]
@@ -164,10 +179,14 @@ class Letter:
         for row, texts in zip(table.rows, rows):
             self._fill_row(row, [(t, bold_first and i % 2 == 0) for i, t in enumerate(texts)], widths, size,
                            label_fill="F2F2F2" if bold_first else None)
+        for i, row in enumerate(table.rows):
+            _cant_split(row)
+            if keep and i < len(table.rows) - 1:
+                _keep_row_with_next(row)  # the whole block on one page (送达回执, signatures)
         self.p("", indent=False, after=2, size=4)
         return table
 
-    def _fill_row(self, row, texts, widths, size, fill=None, center=False, label_fill=None):
+    def _fill_row(self, row, texts, widths, size, fill=None, center=False, label_fill=None, right=()):
         cells = row.cells
         seen = []
         for i, (text, bold) in enumerate(texts):
@@ -179,7 +198,7 @@ class Letter:
             para = cell.paragraphs[0]
             para.paragraph_format.first_line_indent = None
             para.paragraph_format.space_after = Pt(0)
-            para.alignment = CENTER if center else LEFT
+            para.alignment = CENTER if center else (RIGHT if i in right else LEFT)
             if text:
                 run = para.add_run(text)
                 set_font(run, self.font, size, bold)
@@ -190,7 +209,7 @@ class Letter:
                 cell.width = Cm(widths[i])
 
     def tear_off(self, text: str):
-        para = self.p(text, align=CENTER, indent=False, size=9, before=14, after=8)
+        para = self.p(text, align=CENTER, indent=False, size=9, before=14, after=8, keep=True)
         return para
 
     def page_break(self):
@@ -242,6 +261,26 @@ def _shade(cell, color: str) -> None:
     tcpr.append(shd)
 
 
+def _cant_split(row) -> None:
+    """A table row never breaks across pages."""
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:cantSplit")
+    trpr.append(el)
+
+
+def _repeat_header(row) -> None:
+    """The header row repeats at the top of each page the table runs onto."""
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    trpr.append(el)
+
+
+def _keep_row_with_next(row) -> None:
+    for cell in row.cells:
+        for para in cell.paragraphs:
+            para.paragraph_format.keep_with_next = True
+
+
 def _merge_row(row) -> None:
     cells = row.cells
     if len(cells) > 1:
@@ -252,33 +291,37 @@ def _merge_row(row) -> None:
 
 
 def fee_notice() -> Letter:
-    t = Letter(SONG, 11)
+    """One A4 page: letterhead, unit, this period's items, earlier periods still owed (principal only),
+    every late fee by period (adding up to the 违约金 line), the total, how and by when to pay, seal."""
+    t = Letter(SONG, 10.5, compact=True)
     t.letterhead("收 费 通 知 单", "单号")
-    t.p(("尊敬的 ", False), ("{{ owner }}", True), " 业主/住户：", indent=False)
-    t.p("您好！感谢您对我们工作的支持。根据", "{{ contract }}", "约定，现将您名下房屋", "{{ period_label }}",
-        "（", "{{ period_range }}", "）应缴费用通知如下：")
-    t.grid([["房    号", "{{ room }}", "业主姓名", "{{ owner }}"],
-            ["建筑面积", "{{ area }}㎡", "房屋类型", "{{ house_type }}"]], [2.6, 5.5, 2.6, 5.5])
+    t.p(("尊敬的 ", False), ("{{ owner }}", True), " 业主/住户：", indent=False, after=0)
+    t.p("您好！感谢您对我们工作的支持。根据", "{{ contract }}", "约定，现将您名下", "{{ premises }}", "{{ period_label }}",
+        "（", "{{ period_range }}", "）应缴费用通知如下：", after=2)
     t.heading("一、本期费用明细")
     t.table(["收费项目", "计费依据", "金额（元）"], ["{{ l.item }}", "{{ l.basis }}", "{{ l.amount }}"],
-            [3.2, 10.0, 3.0], loop="l in lines", totals=["本期应收合计", "", "{{ period_total }}"])
+            [3.0, 11.0, 3.0], loop="l in lines", totals=["本期应收合计", "", "{{ period_total }}"], size=10)
     t.tag("{%p if arrears_lines %}")
     t.heading("二、往期欠费")
-    t.table(["期间", "收费项目", "应缴日期", "欠费本金（元）", "违约金（元）"],
-            ["{{ a.period_label }}", "{{ a.item_names }}", "{{ a.due }}", "{{ a.principal }}", "{{ a.late_fee }}"],
-            [3.2, 4.2, 3.4, 2.9, 2.5], loop="a in arrears_lines", size=10)
+    t.table(["期间", "收费项目", "应缴日期", "逾期天数", "欠费本金（元）"],
+            ["{{ a.period_label }}", "{{ a.item_names }}", "{{ a.due }}", "{{ a.days }}", "{{ a.principal }}"],
+            [3.4, 5.0, 3.8, 1.8, 3.0], loop="a in arrears_lines", size=10,
+            totals=["往期欠费合计", "", "", "", "{{ arrears_total }}"])
+    t.tag("{%p endif %}")
+    t.tag("{%p if fee_text %}")
+    t.p("{{ fee_text }}", indent=False, size=10, after=2)
     t.tag("{%p endif %}")
     t.heading("三、应缴合计")
     t.grid([["本期应收", "{{ period_total }} 元", "减：预存冲抵", "{{ prepaid_offset }} 元"],
             ["减：本期已缴", "{{ paid }} 元", "加：往期欠费", "{{ arrears_total }} 元"],
             ["加：违约金", "{{ late_fee_total }} 元", "减：预存余额", "{{ prepaid_balance }} 元"],
-            ["应缴合计", "{{ total_due }} 元", "大写", "人民币{{ total_due_daxie }}"]], [2.8, 5.3, 2.8, 5.3])
-    t.p("请于", ("{{ due_date_cn }}", True), "前缴纳。逾期未缴的，自应缴日期次日起按欠费本金每日",
-        "{{ rate_text }}", "计收违约金。")
-    t.p("缴费方式：", "{{ pay_channels }}", "。", indent=False)
-    t.p("收款账户：", "{{ account }}", indent=False)
+            ["应缴合计", "{{ total_due }} 元", "大写", "人民币{{ total_due_daxie }}"]], [2.6, 4.4, 2.6, 7.4],
+           size=10)
+    t.p("{{ pay_by_text }}", "。逾期未缴的，自应缴日期次日起按欠费本金每日", "{{ rate_text }}", "计收违约金。")
+    t.p("缴费方式：", "{{ pay_channels }}", "。", indent=False, after=0)
+    t.p("收款账户：", "{{ account }}", indent=False, after=0)
     t.p("客服电话：", "{{ hotline }}", "（如您已缴费，请忽略本通知；对费用有疑问，欢迎来电或到服务中心前台查询。）",
-        indent=False)
+        indent=False, keep=True)
     t.signature()
     return t
 
@@ -288,7 +331,7 @@ def reminder() -> Letter:
     t.letterhead("温 馨 提 示", "催费通知单")
     t.p(("尊敬的 ", False), ("{{ owner }}", True), " 业主：", indent=False)
     t.p("您好！感谢您一直以来对我们工作的理解与支持。")
-    t.p("经核对，截至", "{{ date_cn }}", "，您名下", ("{{ room }}", True), "房屋尚有以下费用未缴纳：")
+    t.p("经核对，截至", "{{ date_cn }}", "，您名下", ("{{ premises_short }}", True), "尚有以下费用未缴纳：")
     t.table(["期间", "收费项目", "应缴日期", "欠费金额（元）", "违约金（元）"],
             ["{{ o.period_label }}", "{{ o.item_names }}", "{{ o.due }}", "{{ o.principal }}", "{{ o.late_fee }}"],
             [3.2, 4.4, 3.4, 2.9, 2.4], loop="o in owed_lines",
@@ -305,19 +348,19 @@ def reminder() -> Letter:
 
 
 def demand() -> Letter:
-    t = Letter(FANG, 12)
+    t = Letter(FANG, 12, wide=True)
     t.letterhead("催  缴  函", "编号")
-    t.p("致：", ("{{ owner }}", True), "（", "{{ room }}", "房屋业主）", indent=False)
+    t.p("致：", ("{{ owner }}", True), "（", "{{ premises_short }}", "业主）", indent=False)
     t.p("发函单位：", "{{ company }}", "（", "{{ center }}", "）", indent=False, after=6)
     t.heading("一、合同依据与收费标准")
-    t.p("根据", "{{ contract }}", "，我司为贵方", "{{ room }}", "房屋（建筑面积", "{{ area }}", "㎡）提供物业服务，"
+    t.p("根据", "{{ contract }}", "，我司为贵方", "{{ premises }}", "提供物业服务，"
         "贵方应按期缴纳物业服务费等费用。收费标准为：", "{{ fee_standard }}", "。")
     t.heading("二、欠费期间与金额")
     t.p("截至", "{{ date_cn }}", "，贵方欠缴", "{{ period_count }}", "期费用，明细如下：")
     t.table(["期间", "应缴日期", "应收（元）", "已缴（元）", "欠费本金（元）", "逾期天数", "违约金计算", "违约金（元）"],
-            ["{{ o.period }}", "{{ o.due }}", "{{ o.billed }}", "{{ o.paid }}", "{{ o.principal }}", "{{ o.days }}",
+            ["{{ o.period }}", "{{ o.due_iso }}", "{{ o.billed }}", "{{ o.paid }}", "{{ o.principal }}", "{{ o.days }}",
              "{{ o.formula }}", "{{ o.late_fee }}"],
-            [1.7, 2.2, 1.9, 1.9, 1.9, 1.1, 3.6, 1.9], loop="o in owed_lines", size=8.5,
+            [1.7, 2.2, 2.0, 1.8, 2.0, 1.0, 4.3, 2.0], loop="o in owed_lines", size=8.5,
             totals=["合计", "", "{{ billed_total }}", "{{ paid_total }}", "{{ principal_total }}", "", "",
                     "{{ late_fee_total }}"])
     t.heading("三、违约金依据与计算")
@@ -337,14 +380,14 @@ def demand() -> Letter:
     t.p("特此函告。", indent=True)
     t.signature()
     t.tear_off("✂ - - - - - - - - - - - - - - 沿此线剪下，签收后交回服务中心 - - - - - - - - - - - - - -")
-    t.p(("送 达 回 执", True), align=CENTER, indent=False, size=14, after=4)
+    t.p(("送 达 回 执", True), align=CENTER, indent=False, size=14, after=4, keep=True)
     t.grid([["文书名称", "催缴函（编号 {{ letter_no }}）"],
             ["受送达人", "{{ owner }}（{{ room }}）"],
             ["送达方式", "□ 直接送达   □ 邮寄（快递单号：____________）   □ 留置送达（见证人：________）"],
             ["签 收 人", "                                   （签字）       与业主关系：________"],
             ["签收日期", "        年      月      日"],
             ["送 达 人", "                                   {{ center }}"]],
-           [3.0, 13.2], size=10.5)
+           [3.0, 13.2], size=10.5, keep=True)
     return t
 
 
@@ -356,15 +399,15 @@ def lawyer() -> Letter:
     _bottom_border(para)
     t.p(("律  师  函", True), align=CENTER, size=20, indent=False, before=10, after=4, font=SONG)
     t.p("编号：", "{{ letter_no }}", align=RIGHT, size=10, indent=False, after=6)
-    t.p("致：", ("{{ owner }}", True), "（", "{{ room }}", "房屋业主）", indent=False, after=6)
+    t.p("致：", ("{{ owner }}", True), "（", "{{ premises_short }}", "业主）", indent=False, after=6)
     t.p("{{ law_firm }}", "接受", "{{ company }}", "（以下简称“委托人”）的委托，指派", "{{ lawyer }}",
         "律师，就贵方拖欠物业服务费一事，郑重致函如下：")
-    t.p("一、委托人依据", "{{ contract }}", "为贵方", "{{ room }}", "房屋（建筑面积", "{{ area }}",
-        "㎡）提供物业服务，收费标准为：", "{{ fee_standard }}", "。委托人已依约履行物业服务义务。")
+    t.p("一、委托人依据", "{{ contract }}", "为贵方", "{{ premises }}",
+        "提供物业服务，收费标准为：", "{{ fee_standard }}", "。委托人已依约履行物业服务义务。")
     t.p("二、经委托人核对，截至", "{{ date_cn }}", "，贵方欠缴", "{{ periods_text }}", "共", "{{ period_count }}",
         "期费用，最早一期应于", "{{ oldest_due }}", "缴纳，已逾期", "{{ max_days }}", "天。明细如下：")
     t.table(["期间", "应缴日期", "欠费本金（元）", "逾期天数", "违约金计算", "违约金（元）"],
-            ["{{ o.period }}", "{{ o.due }}", "{{ o.principal }}", "{{ o.days }}", "{{ o.formula }}",
+            ["{{ o.period }}", "{{ o.due_iso }}", "{{ o.principal }}", "{{ o.days }}", "{{ o.formula }}",
              "{{ o.late_fee }}"],
             [1.8, 2.5, 2.4, 1.4, 5.8, 2.3], loop="o in owed_lines", size=9,
             totals=["合计", "", "{{ principal_total }}", "", "", "{{ late_fee_total }}"])
@@ -387,8 +430,7 @@ def installment() -> Letter:
     t = Letter(SONG, 11.5)
     t.letterhead("物业费分期付款协议", "协议编号")
     t.p("甲方（物业服务人）：", ("{{ company }}", True), "（", "{{ center }}", "）", indent=False, after=0)
-    t.p("乙方（业主）：", ("{{ owner }}", True), "，房号：", "{{ room }}", "，建筑面积：", "{{ area }}", "㎡",
-        indent=False, after=6)
+    t.p("乙方（业主）：", ("{{ owner }}", True), "，", "{{ premises }}", indent=False, after=6)
     t.p("鉴于乙方截至", "{{ date_cn }}", "尚欠缴物业服务费等费用（明细见下表），乙方表示愿意分期缴清。"
         "为妥善解决欠费问题，经双方平等协商，达成如下协议：")
     t.tag("{%p if owed_lines %}")
@@ -407,12 +449,12 @@ def installment() -> Letter:
         "并按", "{{ contract }}", "约定自原应缴日期起计收违约金（每日", "{{ rate_text }}", "）。")
     t.p(("第五条", True), "  本协议不影响乙方按期缴纳协议签订后各期物业服务费的义务。")
     t.p(("第六条", True), "  缴费方式：", "{{ pay_channels }}", "；收款账户：", "{{ account }}", "。咨询电话：", "{{ hotline }}", "。")
-    t.p(("第七条", True), "  本协议一式两份，甲乙双方各执一份，自双方签字（盖章）之日起生效。")
-    t.p("", indent=False)
+    t.p(("第七条", True), "  本协议一式两份，甲乙双方各执一份，自双方签字（盖章）之日起生效。", keep=True)
+    t.p("", indent=False, keep=True)
     t.grid([["甲方（盖章）：", "乙方（签字）："],
             ["{{ company }}", "{{ owner }}"],
             ["代表人：", "联系电话："],
-            ["日期：{{ plan_signed }}", "日期：{{ plan_signed }}"]], [8.1, 8.1], bold_first=False)
+            ["日期：{{ plan_signed }}", "日期：{{ plan_signed }}"]], [8.1, 8.1], bold_first=False, keep=True)
     return t
 
 

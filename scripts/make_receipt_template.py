@@ -21,6 +21,8 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,6 +54,18 @@ def cell_text(cell, parts, size=10.5, bold=False, align=None):
         set_font(p.add_run(text), SONG, size, bold)
 
 
+def fixed_widths(table, widths) -> None:
+    """Fixed column widths (w:gridCol + each cell), so LibreOffice and Word lay the table out alike."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+
+
 def build() -> Document:
     doc = Document()
     props = doc.core_properties
@@ -62,16 +76,20 @@ def build() -> Document:
     section = doc.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
     section.page_width, section.page_height = Cm(21.0), Cm(14.8)
-    section.top_margin = section.bottom_margin = Cm(1.2)
-    section.left_margin = section.right_margin = Cm(1.6)
-    set_font(doc.styles["Normal"], SONG, 10.5)
-    doc.styles["Normal"].paragraph_format.space_after = Pt(2)
+    section.top_margin = section.bottom_margin = Cm(0.9)
+    section.left_margin = section.right_margin = Cm(1.4)
+    section.header_distance = section.footer_distance = Cm(0.5)
+    set_font(doc.styles["Normal"], SONG, 10)
+    doc.styles["Normal"].paragraph_format.space_after = Pt(1)
+    doc.styles["Normal"].paragraph_format.space_before = Pt(0)
+    doc.styles["Normal"].paragraph_format.line_spacing = 1.0
 
-    para(doc, ["{{ company }}"], WD_ALIGN_PARAGRAPH.CENTER, 14, True)
-    para(doc, ["收 款 收 据"], WD_ALIGN_PARAGRAPH.CENTER, 16, True)
-    para(doc, ["收据号：", "{{ receipt_no }}", "        收款日期：", "{{ date }}"], WD_ALIGN_PARAGRAPH.RIGHT, 10.5)
+    para(doc, ["{{ company }}"], WD_ALIGN_PARAGRAPH.CENTER, 13, True)
+    para(doc, ["收 款 收 据"], WD_ALIGN_PARAGRAPH.CENTER, 15, True)
+    para(doc, ["收据号：", "{{ receipt_no }}", "        收款日期：", "{{ date }}"], WD_ALIGN_PARAGRAPH.RIGHT, 10)
 
     head = doc.add_table(rows=3, cols=4)
+    fixed_widths(head, [3.2, 5.4, 3.2, 6.4])
     head.style = "Table Grid"
     head.alignment = WD_TABLE_ALIGNMENT.CENTER
     cells = [
@@ -85,6 +103,7 @@ def build() -> Document:
 
     para(doc, ["本次冲抵明细"], None, 10.5, True)
     table = doc.add_table(rows=4, cols=5)
+    fixed_widths(table, [1.9, 5.4, 4.5, 3.2, 3.2])  # 账单号 wide enough for 2026Q1-3-2-502-GTDF on one line
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for c, title in enumerate(("期间", "收费项目", "账单号", "本次冲抵（元）", "该项余欠（元）")):
@@ -92,8 +111,11 @@ def build() -> Document:
     cell_text(table.cell(1, 0), ["{%tr for line in lines %}"])
     for c, tag in enumerate(("{{ line.period }}", "{{ line.item }}", "{{ line.bill_no }}", "{{ line.amount }}",
                              "{{ line.open_after }}")):
-        cell_text(table.cell(2, c), [tag], align=WD_ALIGN_PARAGRAPH.RIGHT if c >= 3 else None)
+        cell_text(table.cell(2, c), [tag], size=9.5, align=WD_ALIGN_PARAGRAPH.RIGHT if c >= 3 else None)
     cell_text(table.cell(3, 0), ["{%tr endfor %}"])
+    for row in table.rows:
+        trpr = row._tr.get_or_add_trPr()
+        trpr.append(OxmlElement("w:cantSplit"))
 
     para(doc, ["冲抵违约金：", "{{ fee_paid }}", " 元；转入预存：", "{{ to_prepaid }}", " 元；收款后尚欠（含违约金）：",
                "{{ owing_after }}", " 元；预存余额：", "{{ prepaid_after }}", " 元。"], None, 10)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -226,7 +227,8 @@ def test_file_names_are_windows_safe_and_stay_inside(tmp_path, room):
 def test_two_rooms_cleaning_to_the_same_name_do_not_overwrite(tmp_path):
     ctx = context_of(DEMAND)
     result = L.render_letters(DEMAND, [("1/1", ctx), ("1:1", ctx)], "2026Q4", tmp_path, merge=False)
-    assert [p.name for _, p in result.files] == ["1_1_催缴函_2026Q4.docx", "1_1_催缴函_2026Q4_2.docx"]
+    # the name says the periods the letter covers: 2026Q3 (371.25 still open) to 2026Q4
+    assert [p.name for _, p in result.files] == ["1_1_催缴函_2026Q3-2026Q4.docx", "1_1_催缴函_2026Q3-2026Q4_2.docx"]
 
 
 def test_example_file_name():
@@ -286,8 +288,12 @@ def test_command_logs_once_and_selects_by_stage(demo_copy, tmp_path):
     assert main(args) == 0  # same letters again, same day
     logged = _contacts(demo_copy)
     assert sorted(c.room for c in logged) == sorted(owing) and {c.operator for c in logged} == {"小王"}
+    # each letter's name says the periods it covers (its first and last owed period)
+    covered = {room: ctx["periods_covered"] for room, ctx in plan_letters(led, DEMAND, dt.date(2026, 11, 22),
+                                                                          rooms=owing).letters}
+    assert all(re.fullmatch(r"\d{4}Q\d(-\d{4}Q\d)?", c) for c in covered.values())
     assert sorted(p.name for p in (tmp_path / "o").glob("*.docx")) == sorted(
-        [f"{r}_催缴函_2026Q4.docx" for r in owing] + ["合并打印_催缴函_2026Q4.docx"])
+        [f"{r}_催缴函_{covered[r]}.docx" for r in owing] + ["合并打印_催缴函_2026Q4.docx"])
 
     save_changes(demo_copy, replace={"催收任务": SheetOutput("催收任务", ["房号", "业主", "阶段"], [
         [owing[0], "x", "律师函"], [owing[1], "y", "跟进"], [owing[2], "z", "律师函（待审批）"]])})

@@ -31,6 +31,7 @@ already a string formatted for print (amounts ``1,152.61``, dates
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable, Optional
@@ -155,8 +156,28 @@ def _settings_context(ledger: Ledger, as_of: dt.date) -> dict:
     }
 
 
+def premises_text(unit: Unit) -> str:
+    """How a letter names the unit: '3-2-1501 房屋（建筑面积 89.50㎡）', 'P-037 车位', 'S-011 商铺（建筑面积 …㎡）'."""
+    kind = (unit.house_type or "").strip()
+    if "车位" in kind or "车库" in kind:
+        return f"{unit.room} 车位"
+    noun = "商铺" if "商" in kind else "房屋"
+    return f"{unit.room} {noun}（建筑面积 {unit.area:.2f}㎡）"
+
+
+def periods_covered(periods) -> str:
+    """For file names: the periods a letter covers, '2026Q4' or '2025Q3-2026Q4' (first–last)."""
+    periods = sorted(set(periods))
+    if not periods:
+        return ""
+    return str(periods[0]) if len(periods) == 1 else f"{periods[0]}-{periods[-1]}"
+
+
 def _unit_context(unit: Unit) -> dict:
     return {
+        "premises": premises_text(unit),
+        "premises_short": premises_text(unit).split("（")[0],  # '3-2-1501 房屋', 'P-037 车位'
+
         "room": unit.room,
         "owner": unit.owner,
         "building": unit.building,
@@ -167,7 +188,9 @@ def _unit_context(unit: Unit) -> dict:
 
 
 def _unit_label(item) -> str:
-    return (item.unit_label if item and item.unit_label else "").strip()
+    """The item's price unit as printed: 元/㎡·月 stays ㎡ (a label normalised to m2/m² is put back)."""
+    label = (item.unit_label if item and item.unit_label else "").strip()
+    return re.sub(r"m2|m²|M2|平方米", "㎡", label)
 
 
 def _measure(label: str) -> str:
@@ -261,6 +284,7 @@ def _line_context(line: PeriodLine, as_of: dt.date, grace: int) -> dict:
         "period_label": line.period.label_cn,
         "item_names": "、".join(line.items),
         "due": date_cn(line.due),
+        "due_iso": f"{line.due:%Y-%m-%d}" if line.due else "",  # narrow table columns: never wraps
         "billed": money_text(line.billed),
         "paid": money_text(line.settled),
         "principal": money_text(line.principal),
@@ -318,15 +342,28 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         period_open = sum((st.open for st in period_statuses), ZERO)
     else:
         period_open = total
-    prior = [line for line in (overdue_lines(account, ledger, as_of) if account else [])
-             if line.period < period]
+    owed = overdue_lines(account, ledger, as_of) if account else []
+    prior = [line for line in owed if line.period < period]
     arrears_total = sum((line.principal for line in prior), ZERO)
-    fee_total = account.fee_outstanding if account else ZERO
+    # every late fee still owed, period by period: the lines add up to the 违约金 line
+    fee_lines = [line for line in owed if line.fee > 0]
+    fee_total = sum((line.fee for line in fee_lines), ZERO)
     prepaid_balance = account.prepaid_balance if account else ZERO
     # prior periods that are open but not yet overdue are impossible (due dates precede this period)
     due_total = max(ZERO, period_open + arrears_total + fee_total - prepaid_balance)
     due_day = min(c.due_date for c in charges)
     grace = ledger.settings.grace_days
+    if as_of <= due_day:
+        pay_by = f"请于{date_cn(due_day)}前缴纳"
+    else:
+        days = _notice_days(ledger)
+        pay_by = (f"本期应缴日期{date_cn(due_day)}已过，请于收到本通知之日起{days}日内"
+                  f"（最迟{date_cn(as_of + dt.timedelta(days=days))}前）缴纳")
+    if fee_lines:
+        parts = [f"{line.period.label_cn} {money_text(line.fee)}元" for line in fee_lines]
+        fee_text = "违约金明细：" + " + ".join(parts) + (f" = {money_text(fee_total)}元" if len(parts) > 1 else "")
+    else:
+        fee_text = ""
     return {
         "lines": lines,
         "period": str(period),
@@ -336,7 +373,11 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "prepaid_offset": money_text(prepaid_offset),
         "paid": money_text(paid),
         "period_open": money_text(period_open),
-        "arrears_lines": [_line_context(line, as_of, grace) for line in prior],
+        "arrears_lines": [_line_context(line, as_of, grace) for line in prior if line.principal > 0],
+        "fee_lines": [{"period_label": line.period.label_cn, "late_fee": money_text(line.fee)} for line in fee_lines],
+        "fee_text": fee_text,
+        "pay_by_text": pay_by,
+        "periods_covered": periods_covered([period] + [line.period for line in owed]),
         "arrears_total": money_text(arrears_total),
         "late_fee_total": money_text(fee_total),
         "prepaid_balance": money_text(prepaid_balance),
@@ -344,6 +385,15 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "total_due_daxie": daxie(due_total),
         "due_date_cn": date_cn(due_day),
     }
+
+
+def _notice_days(ledger: Ledger) -> int:
+    """Days to pay a 收费通知单 issued after its due date (参数 收费通知单付款期限天数, default 7)."""
+    try:
+        days = int(ledger.settings.get(f"{NOTICE}付款期限天数") or 0)
+    except ValueError:
+        days = 0
+    return days if days > 0 else 7
 
 
 def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.date) -> Optional[dict]:
@@ -361,6 +411,7 @@ def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.d
     oldest = min(x.due for x in lines)
     return {
         "owed_lines": [_line_context(x, as_of, grace) for x in lines],
+        "periods_covered": periods_covered(x.period for x in lines),
         "period_count": str(len([x for x in lines if x.principal > 0])),
         "periods_text": "、".join(x.period.label_cn for x in lines),
         "oldest_due": date_cn(oldest),
@@ -425,6 +476,7 @@ _EMPTY_DEMAND = {
     "billed_total": "0.00", "paid_total": "0.00", "principal_total": "0.00", "principal_daxie": "零元整",
     "late_fee_total": "0.00", "late_fee_daxie": "零元整", "total_due": "0.00", "total_due_daxie": "零元整",
     "fee_standard": "按《物业服务合同》约定", "contacts_text": "（暂无催缴记录）", "prepaid_balance": "0.00",
+    "periods_covered": "",
 }
 
 
@@ -460,6 +512,7 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
             return None, "无欠费，也无分期协议"
         ctx.update(owed or _EMPTY_DEMAND)
         ctx.update(plan)
+        ctx["periods_covered"] = ctx["periods_covered"] or str(period)
     else:
         if owed is None or owed["_total"] <= 0:
             return None, "无欠费"

@@ -126,7 +126,7 @@ def render_letters(kind: str, letters: Iterable[tuple[str, dict]], period_label:
     bar = tqdm(letters, desc=f"生成{kind}", unit="份", disable=(len(letters) < 20) if progress is None else not progress,
                leave=False)
     for room, ctx in bar:
-        name = letter_filename(room, kind, period_label)
+        name = letter_filename(room, kind, ctx.get("periods_covered") or period_label)
         base, n = name[:-5], 2
         while name.lower() in used:
             name = f"{base}_{n}.docx"

@@ -197,7 +197,7 @@ def report_context(ledger: Ledger, quarter: Period, as_of: dt.date,
         "average_days": "—" if k.average_days is None else str(k.average_days),
         "online_share": pct(k.online_share),
         "window_rates": [{"label": w.label, "receivable": money(w.receivable), "collected": money(w.collected),
-                          "rate": pct(w.rate), "rate_cash": pct(w.rate_cash_only)} for w in k.rates],
+                          "rate": pct(w.rate), "rate_cash": pct(w.rate_cash_only)} for w in k.rates if w.receivable],
         "trend": [{"period": x.period.label_cn, "as_of": f"{x.as_of:%Y-%m-%d}", "rate": pct(x.current_rate),
                    "arrears_rate": pct(x.arrears_rate), "overall_rate": pct(x.overall_rate)} for x in trend_center],
         "top_debtors": [{"room": a.unit.room, "owner": mask_name(a.unit.owner), "periods": a.period_count,
@@ -223,7 +223,130 @@ def report_context(ledger: Ledger, quarter: Period, as_of: dt.date,
         "buildings": [{"label": b.label, "units": b.units, "amount": money(b.amount)} for b in k.buildings],
         "issues": issues, "measures": measures, "targets": targets,
     }
+    ctx.update(_seed_sections(ledger, allocation, quarter, as_of, k, ctx, recovered=recovered, unpaid=unpaid,
+                              success_prev=prev_success.rate, unpaid_now=unpaid_now, unpaid_prev=unpaid_prev,
+                              owing=owing, stage1=stage1, stage2_first=stage2_first, debtors=debtors))
     return ctx, k
+
+
+def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period, as_of: dt.date, k: Kpis,
+                   ctx: dict, *, recovered, unpaid, success_prev, unpaid_now, unpaid_prev, owing, stage1,
+                   stage2_first, debtors) -> dict:
+    """Seed 002's sections as sentences and tables.  A sentence whose figure is zero or has nothing to
+    compare with is left out (never "0.00 万元", never "无可比数据")."""
+    from ..engine.commission import commission_rows
+    from ..engine.dunning import STAGES, dunning_tasks
+    from ..engine.rates import assistant_rooms
+    from .contexts import rate_cn
+
+    s = ledger.settings
+    r = k.center
+    as_of_cn = ctx["as_of"]
+
+    # 2.1 计算方式: the items as billed
+    methods = {"面积": "按建筑面积", "固定": "按户（或车位）固定金额", "用量": "按表计用量", "公摊": "按实分摊"}
+    fee_rows = []
+    for item in ledger.items:
+        price = "按实分摊" if item.method == "公摊" or item.unit_price is None else \
+            f"{item.unit_price:.2f}{(item.unit_label or '元').replace('m2', '㎡')}"
+        fee_rows.append({"name": item.name, "method": methods.get(item.method, item.method or "—"), "price": price})
+
+    # 2.3 团队: each 服务助理, the buildings, the quarter's 累计收缴率 and 佣金 (佣金 sheet's latest month)
+    rows, _warnings = commission_rows(ledger, allocation, quarter, as_of)
+    latest = {}
+    for row in rows:
+        latest[row.assistant] = row
+    team_rows = []
+    for a in ledger.assistants:
+        row = latest.get(a.name)
+        rooms = assistant_rooms(a, ledger.units)
+        team_rows.append({
+            "name": a.name,
+            "buildings": "、".join(a.buildings) if a.buildings else "全部",
+            "units": str(len(rooms)),
+            "rate": pct(row.rate) if row else "—",
+            "tier": row.tier if row else "—",
+            "commission": money(row.amount) if row and row.amount is not None else "—",
+        })
+
+    # 3.1 催收进度 from 催收任务 (the same engine run as the sheet)
+    result = dunning_tasks(ledger, as_of, allocation)
+    stages = {st: 0 for st in STAGES}
+    for t in result.tasks:
+        if t.stage in stages:
+            stages[t.stage] += 1
+    forced = sum(stages[x] for x in STAGES[3:])
+    progress = []
+    if debtors:
+        progress.append(f"本期对欠费情况进行了全面排查，共计涉及欠费业主 {ctx['debtors_total']} 户（期初欠费或本期逾期），"
+                        f"已有 {ctx['debtors_cleared_pct']} 完成缴费，其余 {ctx['debtors_open_pct']} 处于不同的催收阶段。")
+    staged = "，".join(f"{st} {n} 户" for st, n in stages.items() if n)
+    if staged:
+        progress.append(f"截至{as_of_cn}，“催收任务”共 {sum(stages.values())} 户：{staged}。")
+    if stage1:
+        progress.append(f"初步沟通：本期通过短信、电话、对讲提醒 {len(stage1)} 次，覆盖业主 {len({c.room for c in stage1})} 户。")
+    if stage2_first:
+        line = f"跟进催收：上门拜访、发放催费通知单共 {len(stage2_first)} 户"
+        if ctx["stage2_paid_pct"] not in ("—", "0.00%"):
+            line += f"，其中 {ctx['stage2_paid_pct']} 在此阶段完成缴费"
+        progress.append(line + "。")
+    tasks_total = sum(stages.values())
+    if forced and tasks_total:
+        progress.append(f"强制催收：挂牌、律师函或诉讼阶段共 {forced} 户，占“催收任务”{tasks_total} 户的 "
+                        f"{pct(_share(forced, tasks_total))}。")
+
+    collected = [f"截至{as_of_cn}，本期物业费应收 {ctx['receivable']} 元，已收回 {ctx['collected']} 元，当期收缴率 "
+                 f"{ctx['rate']}（不含减免及预存冲抵为 {ctx['rate_cash']}）；清欠率 {ctx['arrears_rate']}，"
+                 f"综合收缴率 {ctx['overall_rate']}。"]
+    if k.success.contacted:
+        line = f"本期共联系欠费业主 {k.success.contacted} 户（催缴记录 {k.success.contacts} 条）"
+        if recovered > 0:
+            line += f"，联系后收回 {money(recovered)} 元"
+        collected.append(line + "。")
+    if ctx["units_billed"]:
+        collected.append(f"按时（应缴日期前）缴清的业主 {ctx['on_time_units']} 户，占计费户数的 {ctx['on_time_pct']}。")
+
+    unpaid_lines = []
+    if unpaid > 0:
+        unpaid_lines.append(f"本期未收款项 {money(unpaid)} 元，涉及 {ctx['unpaid_units']} 户，占本期应收的 "
+                            f"{ctx['unpaid_share']}；其中已过应缴日期仍未缴的 {ctx['overdue_units']} 户。")
+    if owing:
+        unpaid_lines.append(f"连同往期，全部欠费本金 {ctx['arrears_total']} 元，涉及 {ctx['arrears_units']} 户，"
+                            f"另有违约金 {ctx['late_fee_total']} 元。欠费金额较大的业主如下（姓名已脱敏）：")
+
+    success = []
+    if k.success.contacted and k.success.rate is not None:
+        success.append(f"本期联系的 {k.success.contacted} 户中，{k.success.succeeded} 户在联系后 {SUCCESS_DAYS} 天内缴款，"
+                       + (f"{k.success.pending} 户联系未满 {SUCCESS_DAYS} 天暂不计入，" if k.success.pending else "")
+                       + f"催收成功率为 {ctx['success_rate']}。")
+    elif k.success.contacted:
+        success.append(f"本期联系的 {k.success.contacted} 户均联系未满 {SUCCESS_DAYS} 天，催收成功率待满 {SUCCESS_DAYS} 天后评估。")
+    if k.success.rate is not None and success_prev is not None:
+        success.append(f"较上一季度（{pct(success_prev)}）{_change(k.success.rate, success_prev)}。")
+    if unpaid_now is not None and unpaid_prev is not None:
+        success.append(f"同日逾期未缴的比例由上期的 {pct(unpaid_prev)} 变为 {pct(unpaid_now)}，"
+                       f"{_change(unpaid_now, unpaid_prev, '上升', '下降')}。")
+
+    # 六、总结与展望
+    summary = [f"{quarter.label_cn}截至{as_of_cn}，当期收缴率 {ctx['rate']}，综合收缴率 {ctx['overall_rate']}"
+               + (f"，催收成功率 {ctx['success_rate']}" if k.success.rate is not None else "") + "。"]
+    if owing:
+        summary.append(f"仍有 {len(owing)} 户欠费本金 {ctx['arrears_total']} 元，是下期催收的重点。")
+    nxt = quarter.next() if hasattr(quarter, "next") else None
+    outlook = [f"下期（{nxt.label_cn if nxt else '下一季度'}）继续按提醒、沟通、跟进、挂牌、律师函的顺序分级催收，"
+               "依法依规，不以停水停电等方式催交；每月复盘收缴率与佣金档位。"]
+    return {
+        "fee_rows": fee_rows, "team_rows": team_rows, "progress_lines": progress, "collected_lines": collected,
+        "unpaid_lines": unpaid_lines, "success_lines": success, "summary_lines": summary, "outlook_lines": outlook,
+        "cycle": s.cycle, "due_day": str(s.get("缴费截止日") or "25"), "rate_text_report": rate_cn(s.late_fee_rate),
+        "remind_days": str(s.get("提醒逾期天数") or "7"), "talk_days": str(s.get("沟通逾期天数") or "30"),
+        "hang_periods": str(s.hang_periods), "lawyer_days": str(s.lawyer_days),
+        "litigation_amount": money(s.litigation_amount),
+        "next_period_label": nxt.label_cn if nxt else "下一季度",
+    }
+
+
+
 
 
 def _issues_and_targets(ledger: Ledger, k: Kpis, owing, stage3, rate) -> tuple[list, list, list]:
@@ -262,7 +385,9 @@ def _issues_and_targets(ledger: Ledger, k: Kpis, owing, stage3, rate) -> tuple[l
     targets = [
         f"当期收缴率目标 {target_rate:.0f}%（本期截至统计日 {pct(rate)}）；服务助理以佣金档位 95% 为努力方向。",
         f"清欠目标：收回现有欠费本金的 30%，即 {money((arrears * Decimal('0.3')).quantize(Decimal('0.01')))} 元。",
-        f"催收成功率目标 {pct(min(Decimal(1), (k.success.rate or Decimal(0)) + Decimal('0.1')))}（本期 {pct(k.success.rate)}）。",
+    ] + ([
+        f"催收成功率目标 {pct(min(Decimal(1), k.success.rate + Decimal('0.1')))}（本期 {pct(k.success.rate)}）。"
+    ] if k.success.rate is not None else []) + [
         f"线上缴费占比目标 {pct(min(Decimal(1), (k.online_share or Decimal(0)) + Decimal('0.05')))}（本期 {pct(k.online_share)}）。",
         "欠费原因登记率达到 100%，重点欠费户每月至少联系一次并留存送达凭证。",
     ]

@@ -99,7 +99,33 @@ def daily_report(ledger: Ledger, day: dt.date, allocation: Optional[AllocationRe
     return lines
 
 
-def daily_sheet(lines: list[DailyLine], day: dt.date) -> SheetOutput:
+def last_working_day(day: dt.date, limit: int = 40) -> dt.date:
+    """``day`` when it is a working day (调休 included), else the working day before it."""
+    from ..engine.holidays import day_info
+
+    d = day
+    for _ in range(limit):
+        if day_info(d).workday:
+            return d
+        d -= dt.timedelta(days=1)
+    return day
+
+
+def non_working_note(requested: dt.date, day: dt.date) -> str:
+    from ..engine.holidays import day_info
+
+    return (f"{requested:%Y-%m-%d}（{day_info(requested).label}）不是工作日：本日报为最近一个工作日 "
+            f"{day:%Y-%m-%d} 的情况")
+
+
+def daily_sheet(lines: list[DailyLine], day: dt.date, requested: Optional[dt.date] = None) -> SheetOutput:
+    """The 催收日报 sheet; ``requested`` (a non-working day) is said in a note row under the figures."""
+    from ..workbook.sheet_xml import Note
+
     spec = schema.OUTPUT_SHEETS[schema.DAILY]
     rows = [[day, line.item, line.value, line.note] for line in lines]
-    return SheetOutput(spec.name, list(spec.headers), rows, {"日期": "date", **dict(spec.formats)})
+    if requested is not None and requested != day:
+        rows.append([])
+        rows.append([Note(non_working_note(requested, day))])
+    return SheetOutput(spec.name, list(spec.headers), rows, {"日期": "date", **dict(spec.formats)},
+                       as_of=requested or day)

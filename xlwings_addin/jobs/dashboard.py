@@ -41,59 +41,71 @@ REL_DRAWING = "http://schemas.openxmlformats.org/officeDocument/2006/relationshi
 REL_CHART = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/chart"
 NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 
-# column layout of the 看板 data (header row 1, data from row 2)
-HEADERS = ["期间", "当期收缴率(同日)", "综合收缴率(同日)", "", "账龄", "欠费本金", "", "楼栋", "楼栋欠费本金", "",
-           "渠道", "收款金额", "", "指标", "数值"]
+# column layout of the 看板 (header row 1, data from row 2): the KPI block top-left (A:B), then
+# the data behind the charts (D:F trend, H:I aging, K:L buildings, N:O channels)
+HEADERS = ["指标", "数值", "", "期间", "当期收缴率(同日)", "综合收缴率(同日)", "", "账龄", "欠费本金", "",
+           "楼栋", "楼栋欠费本金", "", "渠道", "收款金额"]
 FORMATS = {"当期收缴率(同日)": "rate", "综合收缴率(同日)": "rate", "欠费本金": "money", "楼栋欠费本金": "money",
            "收款金额": "money"}
-
-
-def _pct(rate: Optional[Decimal]) -> str:
-    return "—" if rate is None else f"{rate * 100:.2f}%"
+KPI_COL, TREND_COL, AGING_COL, BUILDING_COL, CHANNEL_COL = 0, 3, 7, 10, 13  # 0-based first column of each block
+CHART_ROWS = 17  # rows one chart row takes (7.5 cm high charts, two side by side, one row of charts per page)
 
 
 def dashboard_data(k: Kpis) -> tuple[W.SheetOutput, dict]:
-    """The 看板 cells and the row counts of each block (for the chart references)."""
+    """The 看板 cells and the row counts of each block (for the chart references).
+
+    KPI values are numbers with formats (rates 0.00%, money #,##0.00, date yyyy-mm-dd), never text;
+    a value that cannot be computed is left empty.
+    """
     trend = k.center_trend()
     aging = [(b, v) for b, v in k.aging.items()]
     buildings = [(b.label, b.amount) for b in k.buildings]
     channels = list(k.channels.items())
     r = k.center
     summary = [
-        ("截至日期", f"{k.as_of:%Y-%m-%d}"),
-        ("期间", k.period.label_cn),
-        ("当期收缴率", _pct(r.current_rate if r else None)),
-        ("当期收缴率(不含减免及预存冲抵)", _pct(r.current_rate_cash_only if r else None)),
-        ("清欠率", _pct(r.arrears_rate if r else None)),
-        ("综合收缴率", _pct(r.overall_rate if r else None)),
-    ] + [(f"收缴率 {w.label}", _pct(w.rate)) for w in k.rates] + [
-        ("平均缴费天数(按金额加权)", "—" if k.average_days is None else f"{k.average_days} 天"),
-        ("线上缴费占比", _pct(k.online_share)),
-        ("催收成功率(30天内缴款)", _pct(k.success.rate)),
-        ("欠费户数", f"{sum(b.units for b in k.buildings)} 户"),
-        ("欠费本金", f"{sum((b.amount for b in k.buildings), Decimal(0)):,.2f} 元"),
-        ("说明", "账龄按应缴日期计算；趋势为各期同一天（期初起第"
-                 f"{(k.as_of - k.period.start).days + 1}天）的收缴率；线上 = 微信/支付宝/转账/POS"),
+        ("截至日期", k.as_of, "date"),
+        ("期间", k.period.label_cn, None),
+        ("当期收缴率", r.current_rate if r else None, "rate"),
+        ("当期收缴率(不含减免及预存冲抵)", r.current_rate_cash_only if r else None, "rate"),
+        ("清欠率", r.arrears_rate if r else None, "rate"),
+        ("综合收缴率", r.overall_rate if r else None, "rate"),
+    ] + [(f"收缴率 {w.label}", w.rate, "rate") for w in k.rates] + [
+        ("平均缴费天数(按金额加权，天)", k.average_days, "int" if isinstance(k.average_days, int) else "decimal"),
+        ("线上缴费占比", k.online_share, "rate"),
+        ("催收成功率(30天内缴款)", k.success.rate, "rate"),
+        ("欠费户数(户)", sum(b.units for b in k.buildings), "int"),
+        ("欠费本金(元)", sum((b.amount for b in k.buildings), Decimal(0)), "money"),
     ]
     n = max(len(trend), len(aging), len(buildings), len(channels), len(summary))
     rows = []
+    cell_formats = {}
     for i in range(n):
         row: list = [None] * len(HEADERS)
+        if i < len(summary):
+            row[KPI_COL], row[KPI_COL + 1], kind = summary[i]
+            if kind:
+                cell_formats[(i, KPI_COL + 1)] = kind
         if i < len(trend):
             t = trend[i]
-            row[0], row[1], row[2] = str(t.period), t.current_rate, t.overall_rate
+            row[TREND_COL], row[TREND_COL + 1], row[TREND_COL + 2] = str(t.period), t.current_rate, t.overall_rate
         if i < len(aging):
-            row[4], row[5] = aging[i]
+            row[AGING_COL], row[AGING_COL + 1] = aging[i]
         if i < len(buildings):
-            row[7], row[8] = buildings[i]
+            row[BUILDING_COL], row[BUILDING_COL + 1] = buildings[i]
         if i < len(channels):
-            row[10], row[11] = channels[i]
-        if i < len(summary):
-            row[13], row[14] = summary[i]
+            row[CHANNEL_COL], row[CHANNEL_COL + 1] = channels[i]
         rows.append(row)
+    rows.append([])
+    rows.append([W.Note("说明：账龄按应缴日期计算；趋势为各期同一天（期初起第"
+                        f"{(k.as_of - k.period.start).days + 1}天）的收缴率；线上 = 微信/支付宝/转账/POS；"
+                        "图表在后两页，每页两张")])
+    anchor_row = n + 5
     sizes = {"trend": len(trend), "aging": len(aging), "buildings": len(buildings), "channels": len(channels),
-             "rows": n}
-    return W.SheetOutput(DASHBOARD, list(HEADERS), rows, dict(FORMATS)), sizes
+             "rows": n, "anchor": anchor_row}
+    breaks = [anchor_row - 1, anchor_row - 1 + CHART_ROWS]
+    out = W.SheetOutput(DASHBOARD, list(HEADERS), rows, dict(FORMATS), as_of=k.as_of, cell_formats=cell_formats,
+                        row_breaks=breaks)
+    return out, sizes
 
 
 def chart_package(sizes: dict) -> bytes:
@@ -116,14 +128,16 @@ def chart_package(sizes: dict) -> bytes:
             chart.y_axis.scaling.min = 0
         chart.height, chart.width = 7.5, 15
 
-    anchor_row = sizes["rows"] + 3
+    anchor_row = sizes.get("anchor", sizes["rows"] + 3)
+    right = f"{chr(ord('A') + AGING_COL)}"
     if sizes["trend"]:
         c = LineChart()
         c.title = "当期收缴率趋势（各期同日）"
         c.y_axis.title = "收缴率"
         last = 1 + sizes["trend"]
-        c.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=last), titles_from_data=True)
-        c.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+        c.add_data(Reference(ws, min_col=TREND_COL + 2, max_col=TREND_COL + 3, min_row=1, max_row=last),
+                   titles_from_data=True)
+        c.set_categories(Reference(ws, min_col=TREND_COL + 1, min_row=2, max_row=last))
         for series in c.series:
             series.smooth = False
         axes(c, percent=True)
@@ -142,19 +156,19 @@ def chart_package(sizes: dict) -> bytes:
         ws.add_chart(c, anchor)
 
     if sizes["aging"]:
-        amount_columns("欠费账龄分布（按应缴日期）", 5, sizes["aging"], f"H{anchor_row}")
+        amount_columns("欠费账龄分布（按应缴日期）", AGING_COL + 1, sizes["aging"], f"{right}{anchor_row}")
     if sizes["buildings"]:
-        amount_columns("各楼栋欠费本金", 8, sizes["buildings"], f"A{anchor_row + 17}")
+        amount_columns("各楼栋欠费本金", BUILDING_COL + 1, sizes["buildings"], f"A{anchor_row + CHART_ROWS}")
     if sizes["channels"]:
         c = PieChart()
         c.title = "本期收款渠道"
         last = 1 + sizes["channels"]
-        c.add_data(Reference(ws, min_col=12, min_row=1, max_row=last), titles_from_data=True)
-        c.set_categories(Reference(ws, min_col=11, min_row=2, max_row=last))
+        c.add_data(Reference(ws, min_col=CHANNEL_COL + 2, min_row=1, max_row=last), titles_from_data=True)
+        c.set_categories(Reference(ws, min_col=CHANNEL_COL + 1, min_row=2, max_row=last))
         c.dataLabels = DataLabelList()
         c.dataLabels.showPercent = True
         c.height, c.width = 7.5, 15
-        ws.add_chart(c, f"H{anchor_row + 17}")
+        ws.add_chart(c, f"{right}{anchor_row + CHART_ROWS}")
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..ledger import schema
-from .daily_report import daily_report, daily_sheet
+from .daily_report import daily_report, daily_sheet, last_working_day, non_working_note
 from ..engine.allocation import allocate
 from ..engine.dunning import (STAGES, DunningResult, PostingLine, dunning_tasks, new_hang_proposals, posting_list,
                              task_row)
@@ -35,7 +35,7 @@ def tasks_sheet(result: DunningResult) -> SheetOutput:
                  f"“联系日期”为最早可联系的日期；逾期天数按最早未缴清账单的应缴日期计算；"
                  f"诉讼时效自最后一次可证明的催告起算三年，满{result.policy.warn_months}个月预警；"
                  "任何情况下不得以停止供水、供电、供热、供燃气等方式催交（民法典第944条）"])
-    return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats))
+    return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats), as_of=result.as_of)
 
 
 def hang_row(h) -> dict:
@@ -93,9 +93,13 @@ def job_sms(ledger: Ledger, as_of: dt.date) -> tuple[Changes, SmsExport]:
 
 
 def job_daily_report(ledger: Ledger, as_of: dt.date) -> Changes:
+    """催收日报 for ``as_of``; on a non-working day, for the last working day before it (and it says so)."""
+    requested, as_of = as_of, last_working_day(as_of)
     lines = daily_report(ledger, as_of)
     changes = Changes("催收日报", problems=[])
-    changes.replace[schema.DAILY] = daily_sheet(lines, as_of)
+    changes.replace[schema.DAILY] = daily_sheet(lines, as_of, requested)
+    if requested != as_of:
+        changes.summary.append(non_working_note(requested, as_of))
     head = {line.item: line for line in lines}
     collected = head["今日收款合计"].value
     changes.audit.append({"操作": f"催收日报 {as_of:%Y-%m-%d}", "数量": len(lines),
@@ -131,4 +135,5 @@ def posting_sheet(hang: HangList, as_of: dt.date, center: str = "", periods: int
     rows.append([])
     rows.append([f"{center}欠费公示（截至 {as_of:%Y-%m-%d}）：以上房屋物业服务费已欠缴{periods}期及以上，请业主尽快到服务中心缴纳。"
                  "已缴纳的业主请忽略。"])
-    return SheetOutput("挂牌公示", ["序号", "房号", "业主", "欠费期数"], rows, {"序号": "int", "欠费期数": "int"})
+    return SheetOutput("挂牌公示", ["序号", "房号", "业主", "欠费期数"], rows, {"序号": "int", "欠费期数": "int"},
+                       as_of=as_of)

@@ -123,10 +123,10 @@ def arrears_sheet(ledger: Ledger, allocation: AllocationResult, lines=None) -> S
     rows.append([])
     rows.append([f"截至 {allocation.as_of:%Y-%m-%d}；{AGING_NOTE}；违约金按日费率 {settings.late_fee_rate.normalize()}，"
                  f"法院参考按 LPR {settings.lpr.normalize()}×1.5/365"])
-    return SheetOutput(spec.name, headers, rows, dict(spec.formats))
+    return SheetOutput(spec.name, headers, rows, dict(spec.formats), as_of=allocation.as_of)
 
 
-def rates_sheet(rate_rows) -> SheetOutput:
+def rates_sheet(rate_rows, as_of: dt.date | None = None) -> SheetOutput:
     spec = schema.OUTPUT_SHEETS[schema.RATES]
     rows = []
     for r in rate_rows:
@@ -139,7 +139,8 @@ def rates_sheet(rate_rows) -> SheetOutput:
     rows.append(["说明：当期收缴率 = (实收+减免+预存冲抵+优惠)/应收；不含减免及预存冲抵 = 实收/应收（也不含优惠）；"
                  "清欠率 = 期初以来收回的往期欠费/期初欠费；综合收缴率 = (当期收回+清欠金额)/(应收+期初欠费)；"
                  "户收费率 = 当期已缴清户数/计费户数"])
-    return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats))
+    as_of = as_of or max((r.as_of for r in rate_rows if r.as_of), default=None)
+    return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats), as_of=as_of)
 
 
 # ---------------------------------------------------------------- jobs
@@ -221,7 +222,7 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     changes = Changes("刷新欠费", problems=problems)
     lines = arrears_list(ledger.units, allocation)
     changes.replace[schema.ARREARS] = arrears_sheet(ledger, allocation, lines)
-    changes.replace[schema.RATES] = rates_sheet(rate_rows)
+    changes.replace[schema.RATES] = rates_sheet(rate_rows, as_of)
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
     owed = sum((a.principal for a in lines), ZERO)
     fees = sum((a.late_fee for a in lines), ZERO)

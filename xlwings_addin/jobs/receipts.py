@@ -197,6 +197,27 @@ def describe(effect: Effect) -> list[str]:
     return out
 
 
+RECEIPT_MAX_LINES = 6  # more paid lines than this are grouped one per period (the receipt stays one A5 page)
+
+
+def receipt_lines(lines) -> list[dict]:
+    """The receipt's 冲抵明细 rows: one per bill, or, past ``RECEIPT_MAX_LINES``, one per period
+    (items joined, bill count instead of numbers, amounts summed) so four periods fit one A5 sheet."""
+    if len(lines) <= RECEIPT_MAX_LINES:
+        return [{"period": x.period, "item": x.item, "bill_no": x.bill_no, "amount": f"{x.amount:,.2f}",
+                 "open_after": f"{x.open_after:,.2f}"} for x in lines]
+    groups: dict[str, list] = {}
+    for x in lines:
+        groups.setdefault(x.period, []).append(x)
+    out = []
+    for period, xs in groups.items():
+        items = list(dict.fromkeys(x.item for x in xs))
+        out.append({"period": period, "item": "、".join(items), "bill_no": f"{len(xs)} 张账单",
+                    "amount": f"{sum((x.amount for x in xs), ZERO):,.2f}",
+                    "open_after": f"{sum((x.open_after for x in xs), ZERO):,.2f}"})
+    return out
+
+
 def receipt_context(ledger: Ledger, payment: Payment, effect: Effect) -> dict:
     """The plain dict the 收据 template is rendered with."""
     s = ledger.settings
@@ -207,8 +228,7 @@ def receipt_context(ledger: Ledger, payment: Payment, effect: Effect) -> dict:
         "room": payment.room, "owner": unit.owner, "channel": payment.channel, "operator": payment.operator or "",
         "period": str(payment.period) if payment.period else "",
         "amount": f"{payment.amount:,.2f}", "amount_daxie": daxie(payment.amount),
-        "lines": [{"period": x.period, "item": x.item, "bill_no": x.bill_no, "amount": f"{x.amount:,.2f}",
-                   "open_after": f"{x.open_after:,.2f}"} for x in effect.lines],
+        "lines": receipt_lines(effect.lines),
         "fee_paid": f"{effect.fee_paid:,.2f}", "to_prepaid": f"{max(effect.to_prepaid, ZERO):,.2f}",
         "owing_after": f"{effect.owing_after:,.2f}", "prepaid_after": f"{effect.prepaid_after:,.2f}",
         "note": payment.note or "",

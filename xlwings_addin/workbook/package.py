@@ -87,6 +87,56 @@ def _workbook_full_calc(xml: str) -> str:
     return xml[:pos] + f'<{p}calcPr fullCalcOnLoad="1"/>' + xml[pos:]
 
 
+def _quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _workbook_print_names(xml: str, outs: list[SheetOutput]) -> str:
+    """Print titles (the header row on every page) of each written sheet: ``_xlnm.Print_Titles``
+    defined names local to the sheet, added once (later saves leave workbook.xml as it is)."""
+    m = re.search(r"<(\w+:)?workbook\b", xml)
+    p = (m.group(1) or "") if m else ""
+    order = [xml_text_unescape(n) for n in re.findall(rf'<{p}sheet\b[^>]*?\bname="([^"]*)"', xml)]
+    adds = []
+    for out in outs:
+        if out.name not in order or not out.headers:
+            continue
+        idx = order.index(out.name)
+        q = xml_text(_quote_sheet(out.name))
+        # only the print titles: the autofilter lives in the sheet's <autoFilter> (Excel, WPS and LibreOffice
+        # read it there); a _FilterDatabase name would change workbook.xml whenever the row count does
+        wanted = [("_xlnm.Print_Titles", "", f"{q}!$1:$1")]
+        for name, extra, ref in wanted:
+            # an earlier save's name for this sheet is updated in place (same order: workbook.xml stays
+            # byte-identical when nothing changed, so the parse cache keeps its keys)
+            pattern = re.compile(rf'(<{p}definedName\b(?=[^>]*\bname="{re.escape(name)}")'
+                                 rf'(?=[^>]*\blocalSheetId="{idx}")[^>]*>)(.*?)(</{p}definedName>)', re.S)
+            if pattern.search(xml):
+                xml = pattern.sub(lambda m: m.group(1) + ref + m.group(3), xml, count=1)
+            else:
+                adds.append(f'<{p}definedName name="{name}" localSheetId="{idx}"{extra}>{ref}</{p}definedName>')
+    if not adds:
+        return xml
+    add = "".join(adds)
+    j = xml.find(f"</{p}definedNames>")
+    if j >= 0:
+        return xml[:j] + add + xml[j:]
+    xml = re.sub(rf"<{p}definedNames\s*/>", "", xml)
+    pos = -1
+    for tag in ("sheets", "functionGroups", "externalReferences"):
+        k = xml.find(f"</{p}{tag}>")
+        if k >= 0:
+            pos = max(pos, k + len(f"</{p}{tag}>"))
+    if pos < 0:
+        return xml
+    return xml[:pos] + f"<{p}definedNames>{add}</{p}definedNames>" + xml[pos:]
+
+
+def xml_text_unescape(value: str) -> str:
+    import html
+    return html.unescape(value)
+
+
 def _calc_chain_refers(xml: bytes, sheet_ids: set[str]) -> bool:
     """Does calcChain.xml list a cell of one of these sheets? (``i`` is inherited when omitted.)"""
     current = None
@@ -188,6 +238,11 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
             ct_xml = _content_types_remove(ct_xml, chain)
             rels_xml = re.sub(r'<Relationship\b[^>]*Type="[^"]*/calcChain"[^>]*/>', "", rels_xml)
             ct_changed = rels_changed = True
+
+        printed = [out for out in replace.values()] + [out for out in creates if out.name not in replace]
+        new_wb = _workbook_print_names(wb_xml, printed)
+        wb_changed |= new_wb != wb_xml
+        wb_xml = new_wb
 
         if any_formula:
             new_wb = _workbook_full_calc(wb_xml)

@@ -57,14 +57,67 @@ class Formula:
             object.__setattr__(self, "text", self.text[1:])
 
 
+class Note(str):
+    """A note/footnote row's text (``[Note("说明：…")]``): written in one merged, wrapped cell
+    across the sheet's columns, so it never widens a data column."""
+
+
 @dataclass
 class SheetOutput:
-    """A whole sheet to write: header row, data rows (lists of values), header → format kind."""
+    """A whole sheet to write: header row, data rows (lists of values), header → format kind.
+
+    ``as_of`` is printed in the page footer; ``title`` optional heading above nothing (unused by
+    the writer's grid, kept for exports).  Every sheet is written print-ready: A4 landscape, fit
+    to one page wide, header row repeated, frozen and filtered.
+    """
 
     name: str
     headers: list[str]
     rows: list[list] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)
+    as_of: dt.date | None = None
+    cell_formats: dict = field(default_factory=dict)  # (data row index, column index) → format kind
+    row_breaks: list = field(default_factory=list)  # sheet row numbers a printed page ends after
+
+
+NOTE_MIN_WIDTH = 40  # a lone text in column A wider than this is a note, not data
+MAX_COLUMN_WIDTH = 60  # longer texts wrap inside the column (see wrapped_columns)
+
+
+def is_note_row(row: list) -> bool:
+    """A row holding one text in column A that is a :class:`Note` (or a long sentence)."""
+    values = [v for v in row if v is not None and v != ""]
+    if len(values) != 1 or not row or not isinstance(row[0], str) or row[0] != values[0]:
+        return False
+    return isinstance(row[0], Note) or _width_of(row[0]) > NOTE_MIN_WIDTH
+
+
+def data_last_row(out: SheetOutput) -> int:
+    """Sheet row number of the last data row (before the first note; blank rows at the end skipped)."""
+    last = 1
+    for r, row in enumerate(out.rows, start=2):
+        if is_note_row(row):
+            break
+        if any(v is not None and v != "" for v in row):
+            last = r
+    return last
+
+
+def footer_xml(as_of: dt.date | None, p: str = "") -> str:
+    left = f"截至 {as_of:%Y-%m-%d}" if as_of else "打印日期 &amp;D"
+    return (f"<{p}headerFooter><{p}oddFooter>&amp;L{left}&amp;C第 &amp;P 页 / 共 &amp;N 页&amp;R&amp;A</{p}oddFooter>"
+            f"</{p}headerFooter>")
+
+
+def row_breaks_xml(rows: list[int], p: str = "") -> str:
+    if not rows:
+        return ""
+    brks = "".join(f'<{p}brk id="{r}" max="16383" man="1"/>' for r in rows)
+    return f'<{p}rowBreaks count="{len(rows)}" manualBreakCount="{len(rows)}">{brks}</{p}rowBreaks>'
+
+
+PAGE_SETUP = ('<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.6" header="0.3" footer="0.3"/>'
+              '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
 
 
 # --------------------------------------------------------------------------- XML encoding
@@ -108,19 +161,22 @@ def _decimal_text(d: Decimal) -> str:
     return format(d, "f")
 
 
+_WIDE_CHAR = re.compile("[\u2e80-\U0010ffff]")
+
+
 def _width_of(text: str) -> int:
-    """Display width: CJK / full-width characters count 2, others 1."""
-    w = 0
-    for ch in text:
-        w += 2 if ord(ch) > 0x2E7F else 1
-    return w
+    """Display width: CJK / full-width characters (above U+2E7F) count 2, others 1."""
+    return len(text) + len(_WIDE_CHAR.findall(text))
 
 
 
 def _kind_for(value, kind: str | None) -> str | None:
-    """The format kind to use: the column's, or one implied by the value (dates need a style)."""
+    """The format kind to use: the column's, or one implied by the value (dates need a style,
+    a Decimal in a column without a format is money)."""
     if isinstance(value, Formula):
         value = value.value
+    if kind is None and isinstance(value, Decimal):
+        return "money"
     if isinstance(value, dt.datetime):
         return kind if kind in ("date", "datetime") else "datetime"
     if isinstance(value, dt.date):
@@ -184,35 +240,107 @@ def _display_text(value) -> str:
     return str(value)
 
 
+def column_widths(out: SheetOutput) -> list[int]:
+    """Column widths (characters) from content: headers (long ones wrap on two lines), data
+    rows; note rows never count.  Capped at ``MAX_COLUMN_WIDTH``."""
+    headers = [str(h) for h in out.headers]
+    ncols = max([len(headers)] + [len(r) for r in out.rows]) if (headers or out.rows) else 0
+    data = [0] * ncols
+    for r, row in enumerate(out.rows[:2000]):
+        if is_note_row(row):
+            continue
+        for i, value in enumerate(row):
+            if value is not None:
+                data[i] = max(data[i], _width_of(_display_text(value)))
+    widths = []
+    for i in range(ncols):
+        h = _width_of(headers[i]) if i < len(headers) else 0
+        if h > 12 and h > data[i]:
+            h = max(data[i], math.ceil(h / 2) + 1)  # the header wraps onto two lines
+        # +10 %: printed glyphs (Q, W, full-width punctuation) run wider than the '0' a width unit measures
+        widths.append(min(MAX_COLUMN_WIDTH, math.ceil(max(6, data[i], h) * 1.1) + 2))
+    return widths
+
+
+def row_height(row: list, widths: list[int], wrapped: set[int]) -> float | None:
+    """Height (points) a row needs for its wrapped cells to show every line; None for one line."""
+    lines = 1
+    for i in wrapped:
+        if i < len(row) and isinstance(row[i], str):
+            if 2 * len(row[i]) <= widths[i] - 2 and "\n" not in row[i]:
+                continue  # fits on one line even if every character is full-width (no per-character count)
+            lines = max(lines, sum(max(1, math.ceil(_width_of(part) / max(widths[i] - 2, 1)))
+                                   for part in row[i].split("\n")))
+    return None if lines == 1 else 15 * lines
+
+
+def wrapped_columns(out: SheetOutput, widths: list[int]) -> set[int]:
+    """Columns whose longest text is wider than the column: their cells wrap."""
+    wide = set()
+    for row in out.rows[:2000]:
+        if is_note_row(row):
+            continue
+        for i, value in enumerate(row):
+            if isinstance(value, str) and i < len(widths) and _width_of(value) + 2 > widths[i]:
+                wide.add(i)
+    return wide
+
+
+def _note_height(text: str, total_width: int) -> float:
+    lines = sum(max(1, math.ceil(_width_of(part) * 1.1 / max(total_width, 1))) for part in text.split("\n"))
+    return 16.5 * lines
+
+
 def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
     """A whole worksheet part for ``out``; returns (xml, has_formulas)."""
     headers = [str(h) for h in out.headers]
     ncols = max([len(headers)] + [len(r) for r in out.rows]) if (headers or out.rows) else 0
     kinds = [out.formats.get(h) for h in headers] + [None] * (ncols - len(headers))
     letters = [column_letter(i) for i in range(ncols)]
-    widths = [_width_of(h) for h in headers] + [0] * (ncols - len(headers))
+    widths = column_widths(out)
+    wrapped = wrapped_columns(out, widths)
     has_formulas = False
-    parts = [_row_xml(1, [cell_xml(f"{letters[i]}1", h, 0) for i, h in enumerate(headers)])] if headers else []
+    parts = []
+    if headers:
+        head_style = styles.text_index(wrap=True, bold=True)
+        two_lines = any(_width_of(h) + 2 > widths[i] for i, h in enumerate(headers))
+        ht = ' ht="33" customHeight="1"' if two_lines else ""
+        parts.append(f'<row r="1"{ht}>' + "".join(cell_xml(f"{letters[i]}1", h, head_style)
+                                                for i, h in enumerate(headers)) + "</row>")
+    merges = []
     for r, row in enumerate(out.rows, start=2):
+        if ncols > 1 and is_note_row(row):
+            style = styles.text_index(wrap=True)
+            merges.append(f"A{r}:{letters[-1]}{r}")
+            ht = _note_height(row[0], sum(widths))
+            parts.append(f'<row r="{r}" ht="{ht}" customHeight="1">{cell_xml(f"A{r}", str(row[0]), style)}</row>')
+            continue
         cells = []
         for i, value in enumerate(row):
             if value is None:
                 continue
             if isinstance(value, Formula):
                 has_formulas = True
-            style = styles.index(_kind_for(value, kinds[i]))
+            kind = _kind_for(value, out.cell_formats.get((r - 2, i), kinds[i]))
+            style = styles.text_index(wrap=True, kind=kind, top=False) if i in wrapped else styles.index(kind)
             cells.append(cell_xml(f"{letters[i]}{r}", value, style))
-            if r < 2000:  # widths from a sample is plenty
-                widths[i] = max(widths[i], _width_of(_display_text(value)))
-        parts.append(_row_xml(r, cells))
+        ht = row_height(row, widths, wrapped) if wrapped else None
+        if ht:
+            parts.append(f'<row r="{r}" ht="{ht}" customHeight="1">{"".join(cells)}</row>')
+        else:
+            parts.append(_row_xml(r, cells))
     last_row = max(1, len(out.rows) + 1)
     dim = f"A1:{letters[-1]}{last_row}" if ncols else "A1"
     cols = "".join(
-        f'<col min="{i + 1}" max="{i + 1}" width="{min(60, max(8, w + 2))}" customWidth="1"/>'
+        f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>'
         for i, w in enumerate(widths))
+    autofilter = f'<autoFilter ref="A1:{letters[-1]}{data_last_row(out)}"/>' if headers and ncols else ""
+    merge_xml = (f'<mergeCells count="{len(merges)}">' + "".join(f'<mergeCell ref="{m}"/>' for m in merges)
+                 + "</mergeCells>") if merges else ""
     xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{NS_REL_DOC}">'
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
         f'<dimension ref="{dim}"/>'
         '<sheetViews><sheetView workbookViewId="0">'
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
@@ -221,9 +349,7 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
         '<sheetFormatPr defaultRowHeight="15"/>'
         + (f"<cols>{cols}</cols>" if cols else "")
         + f'<sheetData>{"".join(parts)}</sheetData>'
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-        '</worksheet>'
+        + autofilter + merge_xml + PAGE_SETUP + footer_xml(out.as_of) + row_breaks_xml(out.row_breaks)
+        + '</worksheet>'
     )
     return xml, has_formulas
-
-

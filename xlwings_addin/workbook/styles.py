@@ -35,10 +35,50 @@ class _Styles:
             for m in re.finditer(rf"<{self.p}xf\b([^>]*?)(/>|>.*?</{self.p}xf>)", cx.group(1), re.S):
                 attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
                 attrs["_plain"] = m.group(2) == "/>"
+                attrs["_inner"] = m.group(2)
                 self.xfs.append(attrs)
-        self._cache: dict[str, int] = {}
+        self._cache: dict = {}
         self._new_fmts: list[tuple[int, str]] = []
-        self._new_xfs: list[int] = []
+        self._new_xfs: list[tuple[int, bool, bool, bool]] = []  # (numFmtId, wrap, bold, top)
+        self._bold_font: int | None = None
+        self._new_font = False
+
+    def text_index(self, *, wrap: bool = True, bold: bool = False, kind: str | None = None,
+                   top: bool = True) -> int:
+        """cellXfs index for a wrapped (and optionally bold) cell: header rows and notes (top-aligned),
+        long data texts (``top=False``: bottom, like the row's other cells)."""
+        key = ("text", kind, wrap, bold, top)
+        if key in self._cache:
+            return self._cache[key]
+        code = NUMBER_FORMATS.get(kind or "", "General")
+        fmt_id = self.numfmts.get(code, 0)
+        if code not in self.numfmts:
+            fmt_id = max([163] + [i for i in self.numfmts.values() if i >= 164]) + 1
+            self.numfmts[code] = fmt_id
+            self._new_fmts.append((fmt_id, code))
+        if bold and self._bold_font is None:
+            fonts = re.search(rf"<{self.p}fonts\b[^>]*>(.*?)</{self.p}fonts>", self.xml, re.S)
+            listed = re.findall(rf"<{self.p}font\b[^>]*?(?:/>|>.*?</{self.p}font>)", fonts.group(1), re.S) \
+                if fonts else []
+            ours = f"<{self.p}font><{self.p}b/><{self.p}sz val=\"11\"/></{self.p}font>"
+            if ours in listed:  # written by an earlier save: reuse it
+                self._bold_font = listed.index(ours)
+            else:
+                self._bold_font = len(listed)
+                self._new_font = True
+        font = str(self._bold_font if bold else 0)
+        for i, xf in enumerate(self.xfs):  # an earlier save's entry: reuse it (styles.xml never grows)
+            inner = xf.get("_inner", "")
+            if (xf.get("numFmtId", "0") == str(fmt_id) and xf.get("fontId", "0") == font
+                    and xf.get("fillId", "0") == "0" and xf.get("borderId", "0") == "0"
+                    and ('wrapText="1"' in inner) == wrap and ('vertical="top"' in inner) == (wrap and top)):
+                self._cache[key] = i
+                return i
+        found = len(self.xfs)
+        self.xfs.append({"numFmtId": str(fmt_id), "_plain": False})
+        self._new_xfs.append((fmt_id, wrap, bold, top))
+        self._cache[key] = found
+        return found
 
     def index(self, kind: str | None) -> int:
         """cellXfs index for a format kind (None → 0, the default style)."""
@@ -62,12 +102,12 @@ class _Styles:
         if found is None:
             found = len(self.xfs)
             self.xfs.append({"numFmtId": str(fmt_id), "_plain": True})
-            self._new_xfs.append(fmt_id)
+            self._new_xfs.append((fmt_id, False, False, False))
         self._cache[kind] = found
         return found
 
     def render(self) -> str:
-        if not (self._new_fmts or self._new_xfs):
+        if not (self._new_fmts or self._new_xfs or self._new_font):
             return self.xml
         xml, p = self.xml, self.p
         if self._new_fmts:
@@ -82,8 +122,21 @@ class _Styles:
                 # numFmts is the first child of styleSheet
                 m = re.search(rf"<{p}styleSheet\b[^>]*>", xml)
                 xml = xml[:m.end()] + f'<{p}numFmts count="{len(self._new_fmts)}">{add}</{p}numFmts>' + xml[m.end():]
-        add = "".join(f'<{p}xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-                      for i in self._new_xfs)
+        if self._new_font:
+            m = re.search(rf"<{p}fonts\b([^>]*)>(.*?)</{p}fonts>", xml, re.S)
+            if m:
+                attrs = re.sub(r'\s*count="\d*"', "", m.group(1))
+                xml = (xml[:m.start()] + f'<{p}fonts count="{self._bold_font + 1}"{attrs}>{m.group(2)}'
+                       f'<{p}font><{p}b/><{p}sz val="11"/></{p}font></{p}fonts>' + xml[m.end():])
+            else:
+                self._bold_font = 0
+        add = "".join(
+            f'<{p}xf numFmtId="{i}" fontId="{self._bold_font if bold else 0}" fillId="0" borderId="0" xfId="0"'
+            + (' applyFont="1"' if bold else "")
+            + (f' applyNumberFormat="1" applyAlignment="1"><{p}alignment wrapText="1"'
+               + (' vertical="top"' if top else "") + f'/></{p}xf>'
+               if wrap else ' applyNumberFormat="1"/>')
+            for i, wrap, bold, top in self._new_xfs)
         if add:
             m = re.search(rf"<{p}cellXfs\b([^>]*)>(.*?)</{p}cellXfs>", xml, re.S)
             if not m:

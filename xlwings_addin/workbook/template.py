@@ -89,6 +89,9 @@ def header_note(spec, header: str) -> str:
     else:
         what = "文本"
     return f"{kind}。{what}"[:255]
+# widths a column of this format needs to show its values (a datetime in a 10-wide column shows ###)
+KIND_WIDTHS = {"datetime": 20, "date": 12, "money": 14, "rate": 10}
+COLUMN_WIDTHS = {(schema.AUDIT, "说明"): 60, (schema.AUDIT, "操作"): 28, (schema.AUDIT, "用户"): 12}
 
 
 def build_template(path) -> Path:
@@ -122,8 +125,9 @@ def build_template(path) -> Path:
                 single.add(f"{letter}1")
                 ws.add_data_validation(single)
             width = PARAM_COLUMN_WIDTHS.get(header) if spec.name == schema.PARAMS else None
-            ws.column_dimensions[letter].width = width or max(10, _width_of(header) + 4)
-            kind = spec.formats.get(header)
+            kind = spec.formats.get(header) or ("datetime" if (spec.name, header) == (schema.AUDIT, "时间") else None)
+            width = width or COLUMN_WIDTHS.get((spec.name, header))
+            ws.column_dimensions[letter].width = width or max(10, _width_of(header) + 4, KIND_WIDTHS.get(kind, 0))
             if kind:
                 # a column style: new cells typed into this column get the format
                 ws.column_dimensions[letter].number_format = NUMBER_FORMATS[kind]
@@ -134,6 +138,12 @@ def build_template(path) -> Path:
                                     error=f"请从下拉列表中选择：{values}")
                 dv.add(f"{letter}2:{letter}{VALIDATION_ROWS}")
                 ws.add_data_validation(dv)
+
+    from .writer import print_ready
+    from .sheet_xml import SheetOutput
+    for spec in schema.OUTPUT_SHEETS.values():
+        print_ready(wb[spec.name], SheetOutput(spec.name, list(spec.headers)))
+        wb[spec.name].auto_filter.ref = None
 
     params = wb[schema.PARAMS]
     params.column_dimensions["B"].number_format = "@"  # values as text: exact, never float

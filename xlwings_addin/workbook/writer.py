@@ -68,13 +68,20 @@ from .sheet_xml import (
     _ILLEGAL_XML,
     NUMBER_FORMATS,
     Formula,
+    Note,
     SheetOutput,
     _kind_for,
+    _note_height,
     _width_of,
+    column_widths,
+    data_last_row,
+    wrapped_columns,
+    row_height,
+    is_note_row,
 )
 
 __all__ = [
-    "Formula", "SheetOutput", "save_changes", "write_new_workbook",
+    "Formula", "Note", "SheetOutput", "save_changes", "write_new_workbook",
     "WorkbookError", "WorkbookLocked", "WorkbookChanged", "WorkbookWriteFailed", "NUMBER_FORMATS",
     "check_not_open", "list_backups", "office_lock_files",
 ]
@@ -164,21 +171,62 @@ def save_changes(path, *, replace: dict[str, SheetOutput] | None = None,
 # --------------------------------------------------------------------------- new workbooks
 
 
+def print_ready(ws, out: SheetOutput) -> None:
+    """openpyxl worksheet print setup, as the change-only writer does it (sheet_xml): A4 landscape,
+    one page wide, header row on every page, footer page x / y and as-of date, frozen, filtered."""
+    ws.freeze_panes = "A2"
+    ws.page_setup.paperSize = 9
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
+    ws.print_title_rows = "1:1"
+    ws.oddFooter.left.text = f"截至 {out.as_of:%Y-%m-%d}" if out.as_of else "打印日期 &D"
+    ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
+    ws.oddFooter.right.text = "&A"
+    ncols = max([len(out.headers)] + [len(r) for r in out.rows]) if (out.headers or out.rows) else 0
+    if out.headers and ncols:
+        ws.auto_filter.ref = f"A1:{column_letter(ncols - 1)}{data_last_row(out)}"
+
+
 def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
     """Create a brand-new .xlsx with these sheets (openpyxl, write-only mode); replaces ``path``."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
 
     path = Path(path)
     wb = openpyxl.Workbook(write_only=True)
     for out in sheets:
         ws = wb.create_sheet(out.name)
-        ws.freeze_panes = "A2"
+        print_ready(ws, out)
         kinds = [out.formats.get(h) for h in out.headers]
-        for i, h in enumerate(out.headers):
-            ws.column_dimensions[column_letter(i)].width = min(60, max(8, _width_of(str(h)) + 2))
-        ws.append(list(out.headers))
-        for row in out.rows:
+        widths = column_widths(out)
+        wrapped = wrapped_columns(out, widths)
+        for i, w in enumerate(widths):
+            ws.column_dimensions[column_letter(i)].width = w
+        header_cells = []
+        for h in out.headers:
+            c = WriteOnlyCell(ws, value=_ILLEGAL_XML.sub("", str(h)))
+            c.font = Font(bold=True)
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+            header_cells.append(c)
+        if any(_width_of(str(h)) + 2 > widths[i] for i, h in enumerate(out.headers)):
+            ws.row_dimensions[1].height = 33
+        ws.append(header_cells)
+        for r, row in enumerate(out.rows, start=2):
+            if len(widths) > 1 and is_note_row(row):
+                c = WriteOnlyCell(ws, value=_ILLEGAL_XML.sub("", str(row[0])))
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+                ws.row_dimensions[r].height = _note_height(str(row[0]), sum(widths))
+                ws.merged_cells.add(f"A{r}:{column_letter(len(widths) - 1)}{r}")
+                ws.append([c])
+                continue
+            ht = row_height(row, widths, wrapped) if wrapped else None
+            if ht:
+                ws.row_dimensions[r].height = ht
             cells = []
             for i, value in enumerate(row):
                 kind = _kind_for(value, kinds[i] if i < len(kinds) else None)
@@ -186,12 +234,14 @@ def write_new_workbook(path, sheets: list[SheetOutput]) -> None:
                 if isinstance(value, Formula):
                     value = "=" + value.text
                 elif isinstance(value, str):
-                    value = _ILLEGAL_XML.sub("", value)
+                    value = _ILLEGAL_XML.sub("", str(value))
                     # openpyxl turns any str starting with '=' into a formula: user text
                     # (an owner's name '=HYPERLINK(…)') must stay text (formula injection)
                     text_like_formula = value.startswith("=")
-                if kind or isinstance(value, Decimal) or text_like_formula:
+                if kind or isinstance(value, Decimal) or text_like_formula or i in wrapped:
                     c = WriteOnlyCell(ws, value=value)
+                    if i in wrapped:
+                        c.alignment = Alignment(wrap_text=True)
                     if text_like_formula:
                         c.data_type = "s"
                     if kind:

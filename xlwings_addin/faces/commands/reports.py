@@ -17,7 +17,7 @@ from ...engine.rates import collection_rates
 from ...jobs.ledger import Changes, load, problems_sheet, rates_sheet
 from ...ledger.periods import Period, period_containing
 from ...ledger.records import Ledger
-from ...workbook.writer import SheetOutput
+from ...workbook.writer import Note, SheetOutput
 
 EXTRA = ["截至日期", "应收", "已收", "下一档下限", "建议房号欠费合计", "说明"]
 
@@ -51,6 +51,7 @@ def job_commission(ledger: Ledger, quarter: Period, as_of: dt.date) -> Changes:
     problems = list(ledger.problems) + list(allocation.problems) + warnings
     changes = Changes("佣金", problems=problems)
     changes.replace[schema.COMMISSION] = commission_sheet(rows)
+    changes.replace[schema.COMMISSION].as_of = as_of
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
     changes.audit.append({"操作": f"佣金 {quarter} 截至{as_of:%Y-%m-%d}", "数量": len(rows),
                           "说明": f"佣金 {len(rows)} 行，规则警告 {len(warnings)} 个"})
@@ -68,22 +69,37 @@ def job_commission(ledger: Ledger, quarter: Period, as_of: dt.date) -> Changes:
     return changes
 
 
+TREND = "收缴率趋势"
+
+
 def rates_with_trend(ledger: Ledger, allocation, as_of: dt.date) -> SheetOutput:
-    """The 收缴率 sheet of ``job_run`` plus a 收缴率趋势 block (same columns, one row per scope × period)."""
-    base = rates_sheet(collection_rates(ledger, allocation))
-    trend = trend_rows(ledger, allocation, as_of)
+    """The 收缴率 sheet of ``job_run`` plus a note pointing at the 收缴率趋势 sheet.
+
+    The trend rows live on their own sheet (:func:`trend_sheet`): in 收缴率 they repeated
+    current rows (“2026Q4 全部” twice), so a SUMIFS over 期间/范围 counted them twice.
+    """
+    base = rates_sheet(collection_rates(ledger, allocation), as_of)
     current = period_containing(as_of, ledger.settings.cycle)
     day_no = (as_of - current.start).days + 1
     rows = list(base.rows)
-    rows.append([])
-    rows.append([f"收缴率趋势：近8期同日对比（各期第{day_no}天，截至日期列为各期的同一天），"
-                 f"范围：全部、各楼栋、各服务助理"])
-    rows.append(list(base.headers))
-    for r in trend:
+    rows.append([Note(f"收缴率趋势：近8期同日对比（各期第{day_no}天）见“{TREND}”工作表")])
+    return SheetOutput(base.name, base.headers, rows, base.formats, as_of=as_of)
+
+
+def trend_sheet(ledger: Ledger, allocation, as_of: dt.date) -> SheetOutput:
+    """收缴率趋势: the 收缴率 columns, one row per scope × period, each period as of the same day into it."""
+    base = rates_sheet([], as_of)
+    current = period_containing(as_of, ledger.settings.cycle)
+    day_no = (as_of - current.start).days + 1
+    rows = []
+    for r in trend_rows(ledger, allocation, as_of):
         rows.append([str(r.period), r.scope, r.receivable, r.cash, r.waived, r.prepaid, r.current_rate,
                      r.current_rate_cash_only, r.arrears_rate, r.overall_rate, r.household_rate,
                      r.opening_arrears, r.arrears_collected, r.units_paid, r.units_billed, r.as_of])
-    return SheetOutput(base.name, base.headers, rows, base.formats)
+    rows.append([])
+    rows.append([Note(f"收缴率趋势：近8期同日对比（各期第{day_no}天，截至日期列为各期的同一天），"
+                      f"范围：全部、各楼栋、各服务助理；本期数值与“收缴率”表相同，请勿与该表相加")])
+    return SheetOutput(TREND, base.headers, rows, base.formats, as_of=as_of)
 
 
 # ------------------------------------------------------------------ commands
@@ -109,7 +125,8 @@ def cmd_dashboard(args) -> int:
     allocation = allocate(book.ledger, as_of)
     k = kpis(book.ledger, allocation)
     changes = Changes("看板", problems=list(book.ledger.problems) + list(allocation.problems))
-    save_with_dashboard(book.path, k, replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of)},
+    save_with_dashboard(book.path, k, replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
+                                 TREND: trend_sheet(book.ledger, allocation, as_of)},
                         audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": len(k.trend),
                                 "说明": "看板 4 张图表；收缴率 追加收缴率趋势"}],
                         expect_digest=book.digest)
@@ -175,7 +192,8 @@ def demo_step(workbook_path, out_dir, as_of) -> None:
     book = load(workbook_path)
     allocation = allocate(book.ledger, as_of)
     save_with_dashboard(book.path, kpis(book.ledger, allocation),
-                        replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of)},
+                        replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
+                                 TREND: trend_sheet(book.ledger, allocation, as_of)},
                         audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": 4, "说明": "看板 4 张图表"}],
                         expect_digest=book.digest)
     result = render_report(book.ledger, quarter, as_of, Path(out_dir))
