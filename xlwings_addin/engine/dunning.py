@@ -417,7 +417,7 @@ def _bank_failure(facts: _Facts, room: str, as_of: dt.date) -> str:
     return f"托收失败：{latest.reason or '未注明原因'}"
 
 
-def _provable_demand(c) -> bool:
+def provable_demand(c) -> bool:
     """A demand the owner provably received: a written letter once delivered (已送达 + 送达凭证); another
     contact when 结果 已送达 or it has a 送达凭证.  A letter only generated (已生成/待送达) is not a demand."""
     if c.method in LETTER_METHODS:
@@ -443,7 +443,7 @@ def limitation_of(contacts, plans, oldest_due: dt.date, as_of: dt.date, warn_mon
             start, basis = day, why
 
     for c in contacts:
-        if _provable_demand(c):
+        if provable_demand(c):
             later(c.date, f"最后一次送达的催告（{c.method} {c.date:%Y-%m-%d}）")
         if c.result == "承诺缴费" or c.promise_date is not None:
             later(c.date, f"业主承诺缴费（{c.date:%Y-%m-%d}）")
