@@ -52,6 +52,10 @@ def _pct(rate: Optional[Decimal]) -> str:
     return "—" if rate is None else f"{rate * 100:.2f}%"
 
 
+def _debtor_count(k: Kpis) -> int:
+    return k.debtors.count if k.debtors is not None else sum(b.units for b in k.buildings)
+
+
 def dashboard_data(k: Kpis) -> tuple[W.SheetOutput, dict]:
     """The 看板 cells and the row counts of each block (for the chart references)."""
     trend = k.center_trend()
@@ -70,7 +74,9 @@ def dashboard_data(k: Kpis) -> tuple[W.SheetOutput, dict]:
         ("平均缴费天数(按金额加权)", "—" if k.average_days is None else f"{k.average_days} 天"),
         ("线上缴费占比", _pct(k.online_share)),
         ("催收成功率(30天内缴款)", _pct(k.success.rate)),
-        ("欠费户数", f"{sum(b.units for b in k.buildings)} 户"),
+        ("欠费户数", f"{_debtor_count(k)} 户（截至 {k.as_of:%Y-%m-%d}，欠费本金>0）"),
+        ("仅欠违约金户数", f"{k.debtors.fee_only_count if k.debtors else 0} 户（违约金 "
+                     f"{(k.debtors.fee_only_amount if k.debtors else Decimal(0)):,.2f} 元，前台收取）"),
         ("欠费本金", f"{sum((b.amount for b in k.buildings), Decimal(0)):,.2f} 元"),
         ("说明", "账龄按应缴日期计算；趋势为各期同一天（期初起第"
                  f"{(k.as_of - k.period.start).days + 1}天）的收缴率；线上 = 微信/支付宝/转账/POS"),

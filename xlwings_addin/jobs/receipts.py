@@ -32,7 +32,7 @@ from typing import Iterable, Optional
 from ..ledger import schema
 from .bank import locked_rooms, lock_message
 from ..engine.allocation import CASH, PREPAID, allocate
-from .ledger import Changes
+from .ledger import Changes, refresh_after_posting
 from ..ledger.money import ZERO, MoneyError, daxie, to_money
 from ..ledger.periods import Period
 from ..ledger.records import Ledger, Payment, Problem, Source
@@ -160,6 +160,7 @@ def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *
                                f"以上冲抵明细未计入这些行")
     if period is not None and not any(c.period == period for c in ledger.charges if c.room == room):
         changes.summary.append(f"注意：{room} 没有 {period} 的应收，按先到期先冲抵处理")
+    refresh_after_posting(ledger, changes, paid_on)
     return changes, receipt_context(ledger, payment, effect)
 
 
@@ -231,4 +232,4 @@ def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", o
                            f"冲销行收据号 {new_no}，金额 {-original.amount:,.2f} 元；原收据号不再使用")
     if original.channel == "托收":
         changes.summary.append(f"注意：{receipt_no} 是托收收款（批次 {original.batch}），请确认银行已退回该笔款项")
-    return changes
+    return refresh_after_posting(ledger, changes, on)

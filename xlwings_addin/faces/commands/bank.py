@@ -173,3 +173,6 @@ def demo_step(workbook_path, out_dir, as_of: dt.date) -> None:
     if changes.writes:
         apply_to_file(book, changes)
     print(f"银行托收：{changes.summary[0]}；文件在 {folder}")
+
+
+demo_step.before_refresh = True  # seed 004 step 12: 回盘 before 欠费明细
