@@ -370,3 +370,38 @@ def test_after_the_demo_every_debtor_count_agrees_and_debited_bills_are_not_owed
     # no unit the 回盘 debited successfully still shows the debited bills as owed
     ok = {r[2] for r in wb["托收明细"].iter_rows(min_row=2, values_only=True) if r and r[4] == "成功"}
     assert ok and not (ok & owing_rows)
+
+
+# ---------------------------------------------------------------- 1. posting money refreshes 欠费明细 in the same write
+
+
+def _arrears_rows(path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    values = list(wb["欠费明细"].iter_rows(values_only=True))
+    col = {h: i for i, h in enumerate(values[0])}
+    return {r[0]: r[col["欠费本金"]] for r in values[1:] if r and r[0] and r[col["最早应缴日期"]] is not None}
+
+
+def test_receive_and_reverse_refresh_arrears_in_the_same_write(demo_copy):
+    from xlwings_addin.jobs.ledger import apply_to_file, load
+    from xlwings_addin.jobs.receipts import receive, reverse
+    from xlwings_addin.jobs.bank import locked_rooms
+
+    book = load(demo_copy)
+    allocation = allocate(book.ledger, AS_OF)
+    locks = locked_rooms(book.ledger)
+    line = next(a for a in arrears_list(book.ledger.units, allocation)
+                if a.principal > 0 and not a.unit.developer_held and a.unit.room not in locks)
+    room, owed = line.unit.room, line.principal + line.late_fee
+    assert room in _arrears_rows(demo_copy)
+    changes, _ctx = receive(book.ledger, room, owed, "现金", AS_OF)
+    assert "欠费明细" in changes.replace and "收缴率" in changes.replace
+    apply_to_file(book, changes)  # one write: the 收款 row and the refreshed sheets
+    assert room not in _arrears_rows(demo_copy)  # paid in full (principal and late fee)
+    book = load(demo_copy)
+    receipt = next(p.receipt_no for p in book.ledger.payments if p.room == room and p.paid_on == AS_OF)
+    changes = reverse(book.ledger, receipt, AS_OF, reason="录错")
+    apply_to_file(book, changes)
+    assert _arrears_rows(demo_copy)[room] == pytest.approx(float(line.principal))  # owed again after the reversal

@@ -14,7 +14,8 @@ Definitions (every figure is principal, never late fee):
   a payment).  现金 and 托收 are the offline channels.
 - **催收成功率** — units with a 催缴记录 row dated in the window; each unit's
   first contact day d there.  Success = a 收款 (any amount, partial counts)
-  dated d … d+30.  Units not yet paid whose 30 days are not over by as_of are
+  dated d … d+30.  A written letter counts once delivered (结果 已送达 + 送达凭证),
+  as on the ladder (:func:`engine.dunning.counts_as_contact`).  Units not yet paid whose 30 days are not over by as_of are
   *pending* and left out: rate = succeeded / (contacted − pending).
 - **欠费原因** — units owing principal at as_of, by the 欠费原因 of their latest
   催缴记录 row that names one (others: 未记录).
@@ -38,6 +39,7 @@ from typing import Optional
 from ..ledger.money import ZERO
 from ..ledger.periods import Period, period_containing
 from ..ledger.records import Ledger
+from .dunning import counts_as_contact
 from .aging import AGING_BUCKETS, Debtors, aging_summary, arrears_list, debtors, is_debtor
 from .allocation import CASH, PREPAID, WAIVED, AllocationResult
 from .rates import CENTER, RateRow, collection_rates, scopes_of
@@ -156,7 +158,7 @@ def success_rate(ledger: Ledger, allocation: AllocationResult, start: dt.date, e
     first_contact: dict[str, dt.date] = {}
     rows = 0
     for c in ledger.contacts:
-        if start <= c.date <= last:
+        if start <= c.date <= last and counts_as_contact(c):  # a letter only generated is no contact yet
             rows += 1
             if c.room not in first_contact or c.date < first_contact[c.room]:
                 first_contact[c.room] = c.date
