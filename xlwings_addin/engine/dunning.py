@@ -17,9 +17,23 @@ stage      when (defaults are 参数)                                      建�
                                                                           written 催费通知单 with proof
 挂牌       ≥ 挂牌欠费期数(2) periods owed                                proposal, needs approval
 律师函     > 律师函欠费天数(180) days and ≥ 律师函联系次数(3) contacts    letter draft
-诉讼       律师函 already sent, owed ≥ 诉讼欠费金额(5000), > 180 days,    litigation batch (once/twice a
-           and no valid reason (经济困难 / 服务不满)                     year)
+诉讼       律师函 delivered and its deadline (送达日 + 律师函付款期限天数  litigation batch (once/twice a
+           (7)) passed, owed ≥ 诉讼欠费金额(5000), > 180 days, and no     year)
+           valid reason (经济困难 / 服务不满)
+违约金收取 principal all paid, only a late fee open (仅欠违约金)          客服前台 collects it when the owner
+                                                                          calls; no visit, no SMS
 =========  ============================================================  =================================
+
+Generated ≠ delivered: a written letter (催费通知单, 催缴函, 律师函 — each its own
+方式) counts as a contact, for 律师函/诉讼 and for the 诉讼时效 clock only once a
+催缴记录 row records its delivery (结果 已送达 and a 送达凭证); the row logged
+when it is generated (结果 已生成/待送达) does not.  Example: contacts 短信 已送达,
+电话 未接通 and a 催缴函 已生成 are 2 contacts; once the 催缴函 is 已送达 with
+“业主签收”, 3.
+
+An honoured installment plan holds only the arrears it covers (bills due by its
+signing day); a later bill left unpaid follows the ladder, aged from its own
+应缴日期.
 
 Hold (stage 暂停, the reason in 说明, nobody phones the owner), checked in
 this order: already in litigation (a 催缴记录 方式 诉讼 dated on/after the
@@ -32,16 +46,21 @@ a 承诺缴费日 not yet passed (the latest 承诺缴费 contact).  Developer-h
 units are not dunned by the front desk (公司财务管理部 settles with the
 developer).
 
-Contact days (:mod:`.holidays`): SMS any day except statutory holidays;
-everything else on working days including 调休 weekend days.  The task keeps
+Contact days (:mod:`.holidays`): never on a statutory holiday; SMS any other
+day; everything else on working days including 调休 weekend days, and on
+ordinary weekends unless 参数 周末联系 = 否.  Owners with only a landline are
+phoned (seed 004: 电话通知 不限).  The task keeps
 its method and shows the first allowed 联系日期 (2026-10-01 → 2026-10-08).
 
-诉讼时效 (民法典 第188/195条): three years from the latest of — the day after
-the oldest open bill's 应缴日期, the last *provable* demand (a 催缴记录 whose
-结果 is 已送达 or that has a 送达凭证), and an installment plan's last
-installment date (第189条).  Warned from 诉讼时效预警月数 (30) months on.
-Example: last delivered demand 2024-03-10 → 届满 2027-03-10, warned from
-2026-09-10.
+诉讼时效 (民法典 第188/195条; 诉讼时效规定 第14条): three years from the latest
+of — the day after the oldest open bill's 应缴日期, the last *provable* demand
+(a letter once delivered; another contact whose 结果 is 已送达 or that has a
+送达凭证), the owner's acknowledgement (a part payment, a recorded 承诺缴费, the
+signing of an installment plan), and an installment plan's last installment
+date (第189条).  The 说明 column names the event.  Warned from 诉讼时效预警月数
+(30) months on.  Example: last delivered demand 2024-03-10 → 届满 2027-03-10,
+warned from 2026-09-10; a part payment on 2024-06-10 of a debt due 2024-01-25
+→ 届满 2027-06-10.
 
 Never suggested, whatever a template says: cutting water, power, heating or
 gas (民法典 第944条) — see :data:`FORBIDDEN_WORDS`.
@@ -448,7 +467,7 @@ def limitation_of(contacts, plans, oldest_due: dt.date, as_of: dt.date, warn_mon
         if c.result == "承诺缴费" or c.promise_date is not None:
             later(c.date, f"业主承诺缴费（{c.date:%Y-%m-%d}）")
     for p in payments:
-        if p.amount > 0 and p.paid_on > oldest_due:
+        if p.amount > 0 and p.paid_on > oldest_due and p.channel != "预存冲抵":
             later(p.paid_on, f"部分缴款（收据 {p.receipt_no}，{p.amount:.2f} 元）")
     for p in plans:
         if p.signed_on <= as_of:

@@ -167,7 +167,12 @@ def demo_step(workbook_path, out_dir, as_of) -> None:
     period = period_containing(as_of, book.ledger.settings.cycle)
     rooms = [u.room for u in book.ledger.units[:3]]
     notices, result = job_letters(book.ledger, NOTICE, as_of, target, period=period, rooms=rooms, progress=False)
-    owing = [a for a in arrears_list(book.ledger.units, allocate(book.ledger, as_of)) if not a.unit.developer_held]
+    from ...engine.dunning import dunning_tasks
+
+    allocation = allocate(book.ledger, as_of)
+    # a unit the ladder may chase: not on hold (a held unit gets no demand letter), owing principal
+    free = {t.room for t in dunning_tasks(book.ledger, as_of, allocation).tasks if not t.held and not t.fee_only}
+    owing = [a for a in arrears_list(book.ledger.units, allocation) if a.unit.room in free]
     demand_files = 0
     if owing:
         changes, demand = job_letters(book.ledger, DEMAND, as_of, target, period=period,
