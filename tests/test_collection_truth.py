@@ -244,6 +244,11 @@ def test_debtors_count_principal_owers_and_label_late_fee_only_separately():
     sheet = arrears_sheet(lg, allocation)
     totals = [r[2] for r in sheet.rows if r and r[0] in ("合计", "开发商持有合计")]
     assert totals == ["欠费户1户（另仅欠违约金1户）", "欠费户1户"]
+    # B is labelled on 欠费明细 and not aged from its bill paid on 2026-03-06
+    b_row = next(r for r in sheet.rows if r and r[0] == "B")
+    header = list(sheet.headers)
+    assert (b_row[header.index("账龄")], b_row[header.index("逾期天数")], b_row[header.index("欠费本金")]) == (
+        "仅欠违约金", 0, D("0"))
 
 
 # ---------------------------------------------------------------- 6. the ladder's details

@@ -20,6 +20,7 @@ from ..ledger.records import Unit
 from .allocation import AllocationResult, UnitAccount
 
 AGING_BUCKETS = ("未到期", "1-30天", "31-90天", "91-180天", "181-365天", "1-3年", "3年以上")
+FEE_ONLY_LABEL = "仅欠违约金"  # 账龄 of a unit whose principal is all paid: not aged from bills already paid
 AGING_NOTE = "账龄按应缴日期计算（逾期天数 = 截至日期 − 最早未缴清账单的应缴日期）"
 
 
@@ -53,8 +54,13 @@ class Arrears:
         return self.principal + self.late_fee - self.prepaid
 
     @property
+    def fee_only(self) -> bool:
+        """Principal all paid, only a late fee open (仅欠违约金)."""
+        return self.principal <= 0 < self.late_fee
+
+    @property
     def bucket(self) -> str:
-        return aging_bucket(self.days_overdue)
+        return FEE_ONLY_LABEL if self.fee_only else aging_bucket(self.days_overdue)
 
     @property
     def period_count(self) -> int:
@@ -69,13 +75,13 @@ def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | No
         return None
     if open_charges:
         oldest = min(c.charge.due_date for c in open_charges)
-    else:  # only late fee left: age it from the oldest charge that still owes a fee
+    else:  # only late fee left: the oldest charge that still owes a fee, but no aging (its bill is paid)
         oldest = min(c.charge.due_date for c in account.charges if c.fee_outstanding > 0)
     return Arrears(
         unit=unit,
         periods=tuple(sorted({c.charge.period for c in open_charges})),
         oldest_due=oldest,
-        days_overdue=max(0, (as_of - oldest).days),
+        days_overdue=max(0, (as_of - oldest).days) if open_charges else 0,
         principal=account.open_principal,
         overdue_principal=sum((c.open for c in open_charges if c.charge.due_date < as_of), ZERO),
         late_fee=fee,
