@@ -401,12 +401,14 @@ def test_receive_and_reverse_refresh_arrears_in_the_same_write(demo_copy):
                 if a.principal > 0 and not a.unit.developer_held and a.unit.room not in locks)
     room, owed = line.unit.room, line.principal + line.late_fee
     assert room in _arrears_rows(demo_copy)
-    changes, _ctx = receive(book.ledger, room, owed, "现金", AS_OF)
+    # a receipt dated 2026-11-20 entered on 2026-11-22: the sheets are refreshed as of the day of entry
+    changes, _ctx = receive(book.ledger, room, owed, "现金", day("2026-11-20"), as_of=AS_OF)
     assert "欠费明细" in changes.replace and "收缴率" in changes.replace
+    assert changes.replace["欠费明细"].rows[-1][0].startswith("截至 2026-11-22")
     apply_to_file(book, changes)  # one write: the 收款 row and the refreshed sheets
     assert room not in _arrears_rows(demo_copy)  # paid in full (principal and late fee)
     book = load(demo_copy)
-    receipt = next(p.receipt_no for p in book.ledger.payments if p.room == room and p.paid_on == AS_OF)
+    receipt = next(p.receipt_no for p in book.ledger.payments if p.room == room and p.paid_on == day("2026-11-20"))
     changes = reverse(book.ledger, receipt, AS_OF, reason="录错")
     apply_to_file(book, changes)
     assert _arrears_rows(demo_copy)[room] == pytest.approx(float(line.principal))  # owed again after the reversal

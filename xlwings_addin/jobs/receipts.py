@@ -113,8 +113,10 @@ def _money(text) -> Decimal:
 
 def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *,
             period: Optional[Period] = None, operator: str = "", receipt_no: str = "", note: str = "",
-            existing_receipts: Iterable[str] = ()) -> tuple[Changes, Optional[dict]]:
+            existing_receipts: Iterable[str] = (), as_of: Optional[dt.date] = None) -> tuple[Changes, Optional[dict]]:
     """A front-desk receipt: the 收款 row to append and the receipt's context (None when refused).
+
+    The same write refreshes 欠费明细/收缴率 as of ``as_of`` (today; the receipt's day if later or not given).
 
     ``existing_receipts``: every 收据号 in the 收款 sheet, read raw (also rows the parser skipped).
     """
@@ -160,7 +162,7 @@ def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *
                                f"以上冲抵明细未计入这些行")
     if period is not None and not any(c.period == period for c in ledger.charges if c.room == room):
         changes.summary.append(f"注意：{room} 没有 {period} 的应收，按先到期先冲抵处理")
-    refresh_after_posting(ledger, changes, paid_on)
+    refresh_after_posting(ledger, changes, max(as_of or paid_on, paid_on))
     return changes, receipt_context(ledger, payment, effect)
 
 
@@ -196,7 +198,7 @@ def receipt_context(ledger: Ledger, payment: Payment, effect: Effect) -> dict:
 
 
 def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", operator: str = "",
-            existing_receipts: Iterable[str] = ()) -> Changes:
+            existing_receipts: Iterable[str] = (), as_of: Optional[dt.date] = None) -> Changes:
     """The reversal row for ``receipt_no`` (refused when unknown, already reversed, or itself a reversal)."""
     changes = Changes("冲销收据")
     receipt_no = receipt_no.strip()
@@ -232,4 +234,4 @@ def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", o
                            f"冲销行收据号 {new_no}，金额 {-original.amount:,.2f} 元；原收据号不再使用")
     if original.channel == "托收":
         changes.summary.append(f"注意：{receipt_no} 是托收收款（批次 {original.batch}），请确认银行已退回该笔款项")
-    return refresh_after_posting(ledger, changes, on)
+    return refresh_after_posting(ledger, changes, max(as_of or on, on))

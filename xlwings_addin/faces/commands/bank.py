@@ -88,7 +88,7 @@ def cmd_import(args) -> int:
 def cmd_receive(args) -> int:
     book = load(args.workbook)
     changes, context = receive(book.ledger, args.room, args.amount, args.channel, args.date or today(),
-                               period=args.period, operator=args.operator or "", receipt_no=args.receipt_no or "",
+                               as_of=today(), period=args.period, operator=args.operator or "", receipt_no=args.receipt_no or "",
                                note=args.note or "", existing_receipts=raw_receipt_numbers(book.path))
     if context is None:
         return report(changes)
@@ -104,7 +104,7 @@ def cmd_receive(args) -> int:
 
 def cmd_reverse(args) -> int:
     book = load(args.workbook)
-    changes = reverse(book.ledger, args.receipt, args.date or today(), reason=args.reason or "",
+    changes = reverse(book.ledger, args.receipt, args.date or today(), as_of=today(), reason=args.reason or "",
                       operator=args.operator or "", existing_receipts=raw_receipt_numbers(book.path))
     return write_and_report(book, changes)
 
