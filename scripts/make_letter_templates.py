@@ -414,7 +414,7 @@ def lawyer() -> Letter:
     t.p("以上欠费本金", ("{{ principal_total }}", True), "元，违约金（按欠费本金每日", "{{ rate_text }}",
         "计算）", ("{{ late_fee_total }}", True), "元，合计", ("{{ total_due }}", True), "元（大写：人民币",
         "{{ total_due_daxie }}", "）。")
-    t.p("三、委托人此前已多次向贵方催缴：", "{{ contacts_text }}", "。贵方至今未予缴纳。")
+    t.p("三、", "{{ contacts_intro }}", "{{ contacts_text }}", "。贵方至今未予缴纳。")
     t.p("四、根据《中华人民共和国民法典》第九百四十四条，业主违反约定逾期不支付物业费的，物业服务人可以催告其在合理期限内支付；"
         "合理期限届满仍不支付的，物业服务人可以提起诉讼或者申请仲裁。")
     t.p("本律师受托特此函告：请贵方于本函送达之日起", "{{ deadline_days }}", "日内（最迟不晚于", ("{{ deadline_cn }}", True),

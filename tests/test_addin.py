@@ -298,7 +298,11 @@ def check_refresh_arrears(book, tmp_path, monkeypatch):
     result = macros.refresh_arrears(book, as_of=AS_OF)
     # one line per owing unit (it has an oldest due date); the 合计 and note rows have none
     arrears = [r for r in rows_of(book, schema.ARREARS) if r["最早应缴日期"] is not None]
-    assert len(arrears) > 0 and any(line.startswith(f"欠费 {len(arrears)} 户") for line in result.lines)
+    # issue 20: the summary counts 欠费户 (principal > 0) and names the late-fee-only units separately
+    owing = [r for r in arrears if r["欠费本金"] > 0]
+    assert 0 < len(owing) < len(arrears)
+    assert any(f"截至 2026-11-22 欠费户 {len(owing)} 户" in line and f"另仅欠违约金 {len(arrears) - len(owing)} 户" in line
+               for line in result.lines)
     assert book.sheets[schema.ARREARS].formulas  # the 合计 rows are native SUM formulas
 
 
@@ -392,8 +396,13 @@ def check_receive_selected(book, tmp_path, monkeypatch):
 def check_commission(book, tmp_path, monkeypatch):
     result = macros.commission(book, as_of=AS_OF)
     rows = [r for r in rows_of(book, schema.COMMISSION) if r.get("季度") == "2026Q4"]
-    # 3 assistants × months 1–2 of 2026Q4 started by 2026-11-22
-    assert len(rows) == 6 and {r["月份"] for r in rows} == {1, 2}
+    # 3 assistants × months 1–2 of 2026Q4 started by 2026-11-22, and (issue 20) one 季度合计 row each
+    months = [r for r in rows if r["月份"] is not None]
+    totals = [r for r in rows if r["档位"] == "季度合计"]
+    assert len(months) == 6 and {r["月份"] for r in months} == {1, 2} and len(totals) == 3
+    for t in totals:  # the quarter's total is the sum of the assistant's months
+        name = t["服务助理"].replace("（季度合计）", "")
+        assert abs(t["佣金"] - sum(r["佣金"] for r in months if r["服务助理"] == name)) < 0.005
     assert len([line for line in result.lines if "2026Q4 第2月" in line]) == 3
 
 

@@ -123,10 +123,15 @@ def test_rate_tier_and_what_if_on_tiny_estate():
     assert wang1.at == day("2026-10-31")
     assert (wang1.receivable, wang1.collected, wang1.rate) == (D("4000.00"), D("2000.00"), D("0.5"))
     assert wang1.amount == D("50.00") and wang1.tier == "80%以下"
-    # next tier 80%: 0.8×4000 − 2000 = 1200.00; balances 1-104 1000, 1-103 600, 1-102 400 → 1-104 + 1-103
-    assert wang1.what_if.needed == D("1200.00")
-    assert [r for r, _b in wang1.what_if.rooms] == ["1-104", "1-103"]
-    assert wang1.what_if.rooms_total == D("1600.00")
+    # issue 20: October has ended by 2026-11-15 → no what-if for it any more
+    assert wang1.what_if is None and "本月已结束" in wang1.note
+    # on 2026-10-31 (the month's last day) it still has one: next tier 80%: 0.8×4000 − 2000 = 1200.00;
+    # balances 1-104 1000, 1-103 600, 1-102 400 → 1-104 + 1-103
+    early = {(r.assistant, r.month): r for r in commission_rows(lg, allocate(lg, day("2026-10-31")), Q4)[0]}
+    wi = early[("小王", 1)].what_if
+    assert wi.needed == D("1200.00")
+    assert [r for r, _b in wi.rooms] == ["1-104", "1-103"]
+    assert wi.rooms_total == D("1600.00")
     # month 2 runs to as_of (2026-11-15, before month end): 3000/4000 = 75% → month 2 below 80% → 0.00
     wang2 = by[("小王", 2)]
     assert wang2.at == as_of and wang2.rate == D("0.75") and wang2.amount == D("0.00")

@@ -196,7 +196,9 @@ def test_holiday_calendar_knows_national_day_and_the_adjusted_saturday():
     assert not contact_allowed(day("2026-10-01"), "电话")
     assert day_info(day("2026-10-10")).workday and day("2026-10-10").weekday() == 5  # 调休 Saturday
     assert contact_allowed(day("2026-10-10"), "上门")
-    assert contact_allowed(day("2026-10-11"), "短信") and not contact_allowed(day("2026-10-11"), "电话")
+    # 2026-10-11 is an ordinary Sunday: a contact day by default (issue 20), not when 周末联系 = 否
+    assert contact_allowed(day("2026-10-11"), "短信") and contact_allowed(day("2026-10-11"), "电话")
+    assert not contact_allowed(day("2026-10-11"), "电话", weekends=False)
     assert next_contact_day(day("2026-10-01"), "电话") == day("2026-10-08")
 
 
@@ -211,9 +213,14 @@ def test_no_contact_on_national_day_the_task_moves_to_the_next_allowed_day():
     assert (t.stage, t.method, t.contact_day) == ("提醒", "短信", day("2026-10-08"))
 
 
-def test_adjusted_saturday_is_a_contact_day_and_the_next_sunday_is_not():
+def test_adjusted_saturday_is_a_contact_day_and_the_next_sunday_too_unless_weekends_are_off():
     lg = ledger(units=[home()], charges=[charge("1-1-101", Q3, "1200.00")])
     assert task(lg, "2026-10-10").contact_day == day("2026-10-10")
+    # issue 20: an ordinary Sunday is a contact day by default (seed 004: 电话通知 不限) …
+    assert task(lg, "2026-10-11").contact_day == day("2026-10-11")
+    # … and with 参数 周末联系 = 否 the task moves to Monday 2026-10-12
+    lg = ledger(units=[home()], charges=[charge("1-1-101", Q3, "1200.00")],
+                settings=Settings(extra=(("周末联系", "否"),)))
     assert task(lg, "2026-10-11").contact_day == day("2026-10-12")
 
 
@@ -378,7 +385,7 @@ def test_hang_proposals_need_an_approver_and_the_posted_list_is_masked_and_drops
     flat = " ".join(str(c) for row in sheet.rows for c in row)
     assert "张三丰" not in flat and MOBILE not in flat and "13800" not in flat
     assert sheet.headers == ["序号", "房号", "业主", "欠费期数"]
-    assert mask_name("欧阳娜娜") == "欧*"
+    assert mask_name("欧阳娜娜") == "欧阳*"  # issue 20: a compound surname is the surname
 
 
 def test_dunning_job_proposes_hang_once():

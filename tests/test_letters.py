@@ -59,6 +59,8 @@ def sample_ledger(**kw):
 
 
 def context_of(kind, room="3-2-1501", **kw):
+    if kind == LAWYER:  # issue 20: 3-2-1501 is at 挂牌, not yet at the ladder's 律师函 stage → a forced draft
+        kw.setdefault("force", True)
     plan = plan_letters(sample_ledger(**kw.pop("ledger_kw", {})), kind, AS_OF, period=Q4, rooms=[room], **kw)
     assert len(plan.letters) == 1, plan.skipped
     return plan.letters[0][1]
@@ -243,11 +245,12 @@ def test_contact_rows_are_not_duplicated_on_the_same_day():
     plan = plan_letters(led, DEMAND, AS_OF, period=Q4)
     rows, dupes = contact_rows(plan, led, "小王")
     assert [(r["房号"], r["方式"], r["备注"], r["经办人"], r["日期"]) for r in rows] == [
-        (room, "催费通知单", "催缴函", "小王", AS_OF) for room in ("3-2-1501", "3-2-1502", "3-2-1701")]
+        (room, "催缴函", "催缴函", "小王", AS_OF) for room in ("3-2-1501", "3-2-1502", "3-2-1701")]
+    assert {r["结果"] for r in rows} == {"已生成"}  # issue 20: generated, not delivered
     logged = tuple(Contact(AS_OF, r["房号"], r["方式"], r["经办人"], note=r["备注"]) for r in rows)
     again, dupes = contact_rows(plan, sample_ledger(contacts=logged), "小王")
     assert again == [] and dupes == 3
-    lawyer = plan_letters(led, LAWYER, AS_OF, period=Q4)
+    lawyer = plan_letters(led, LAWYER, AS_OF, period=Q4, force=True)
     rows, _ = contact_rows(lawyer, sample_ledger(contacts=logged))
     assert {r["方式"] for r in rows} == {"律师函"} and rows[0]["经办人"] == "前台"
     notice = plan_letters(led, NOTICE, AS_OF, period=Q4)
@@ -280,8 +283,13 @@ def test_command_logs_once_and_selects_by_stage(demo_copy, tmp_path):
     from xlwings_addin.jobs.ledger import load
     from xlwings_addin.workbook.writer import SheetOutput, save_changes
 
+    from xlwings_addin.engine.dunning import dunning_tasks
+
     led = load(demo_copy).ledger
-    owing = [a.unit.room for a in arrears_list(led.units, allocate(led, dt.date(2026, 11, 22)))][:3]
+    # units not on hold (issue 20: held units get no demand letter without --force)
+    free = {t.room for t in dunning_tasks(led, dt.date(2026, 11, 22)).tasks if not t.held and not t.fee_only}
+    owing = [a.unit.room for a in arrears_list(led.units, allocate(led, dt.date(2026, 11, 22)))
+             if a.unit.room in free][:3]
     args = ["letters", str(demo_copy), "--kind", DEMAND, "--units", ",".join(owing), "--out", str(tmp_path / "o"),
             "--as-of", "2026-11-22", "--operator", "小王"]
     assert main(args) == 0
@@ -298,7 +306,7 @@ def test_command_logs_once_and_selects_by_stage(demo_copy, tmp_path):
     save_changes(demo_copy, replace={"催收任务": SheetOutput("催收任务", ["房号", "业主", "阶段"], [
         [owing[0], "x", "律师函"], [owing[1], "y", "跟进"], [owing[2], "z", "律师函（待审批）"]])})
     assert main(["letters", str(demo_copy), "--kind", LAWYER, "--stage", "律师函", "--out", str(tmp_path / "l"),
-                 "--as-of", "2026-11-22", "--no-merge"]) == 0
+                 "--as-of", "2026-11-22", "--no-merge", "--force"]) == 0  # not yet at the ladder's 律师函
     made = sorted(p.name.split("_")[0] for p in (tmp_path / "l").glob("*.docx"))
     assert made == sorted([owing[0], owing[2]])
     lawyer_rows = [c for c in load(demo_copy).ledger.contacts if c.method == "律师函" and c.date == AS_OF]

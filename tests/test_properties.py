@@ -146,6 +146,24 @@ def _snapshot(result):
             for room, a in result.accounts.items()}, sorted(result.problems, key=repr)
 
 
+def test_two_fee_waivers_on_a_one_cent_charge_warn_the_same_in_either_order():
+    # issue 20 point 8: 费用减免 0.02 and 0.01 on the same day on a 0.01 charge.  Smaller first: 0.01 clears
+    # the charge, then all of 0.02 is unused → one warning "费用减免 0.02 超过当时欠费，0.02 未使用",
+    # whichever row comes first in the sheet.
+    q = Period.quarter(2026, 1)
+    c = Charge(bill_no="B0", period=q, room="1-1-101", item_code="WYF", amount=D("0.01"),
+               due_date=q.due_date(25), item_name="WYF")
+    w1 = Waiver(date=dt.date(2026, 2, 1), room="1-1-101", kind="费用减免", amount=D("0.02"), reason="测试",
+                approver="经理")
+    w2 = Waiver(date=dt.date(2026, 2, 1), room="1-1-101", kind="费用减免", amount=D("0.01"), reason="测试",
+                approver="经理")
+    results = []
+    for order in ((w1, w2), (w2, w1)):
+        book = ledger(units=[unit("1-1-101")], charges=[c], waivers=order)
+        results.append(sorted(p.message for p in allocate(book, dt.date(2026, 3, 1)).problems))
+    assert results[0] == results[1] == ["费用减免 0.02 超过当时欠费，0.02 未使用"]
+
+
 @FAST
 @given(ledgers(), as_ofs, st.randoms(use_true_random=False))
 def test_allocation_does_not_depend_on_payment_entry_order(book, as_of, rnd):

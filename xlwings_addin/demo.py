@@ -348,13 +348,17 @@ def run_demo(out: Path, as_of: dt.date = dt.date(2026, 11, 22), units: int = 300
         changes = job_bill(book.ledger, p)
         apply_to_file(book, changes)
         print("  " + changes.summary[0])
+    hooks = _demo_hooks()
+    # seed 004 step 12: the 回盘 is imported first, then 欠费明细 is refreshed (and everything after reads it)
+    for hook in [h for h in hooks if getattr(h, "before_refresh", False)]:
+        hook(path, out, as_of)
     book = load(path)
     changes = job_run(book.ledger, as_of)
     apply_to_file(book, changes)
     print(f"截至 {as_of:%Y-%m-%d}：")
     for line in changes.summary:
         print("  " + line)
-    for hook in _demo_hooks():
+    for hook in [h for h in hooks if not getattr(h, "before_refresh", False)]:
         hook(path, out, as_of)
     print(f"结果已写入“欠费明细”“收缴率”“问题”工作表；输出目录：{out.resolve()}")
     return 1 if changes.errors else 0

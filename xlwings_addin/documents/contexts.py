@@ -37,6 +37,8 @@ from decimal import Decimal
 from typing import Iterable, Optional
 
 from ..engine.allocation import CASH, DISCOUNT, PREPAID, WAIVED, AllocationResult, ChargeStatus, UnitAccount, allocate
+from ..engine.dunning import LAWYER as LAWYER_STAGE, LITIGATION as LITIGATION_STAGE, DunningTask, dunning_tasks, \
+    provable_demand
 from ..engine.late_fee import days_late, late_fee_formula
 from ..ledger.money import ZERO, daxie, round_money
 from ..ledger.periods import Period, add_months, period_containing
@@ -50,12 +52,16 @@ INSTALLMENT = "分期付款协议"
 KINDS = (NOTICE, REMINDER, DEMAND, LAWYER, INSTALLMENT)
 DEMAND_KINDS = (REMINDER, DEMAND, LAWYER, INSTALLMENT)
 
-# 催缴记录 row each kind logs: (方式, 备注); kinds not listed log nothing.
+# 催缴记录 row each kind logs: (方式, 备注), with 结果 已生成 — a letter generated is not a letter delivered:
+# the ladder counts it once a row with 结果 已送达 and a 送达凭证 is recorded.  Kinds not listed log nothing.
 CONTACT_LOG = {
     REMINDER: ("催费通知单", "催费通知单"),
-    DEMAND: ("催费通知单", "催缴函"),
-    LAWYER: ("律师函", "律师函"),
+    DEMAND: ("催缴函", "催缴函"),
+    LAWYER: ("律师函", "律师函（草稿，须经律师审定后发出）"),
 }
+GENERATED_RESULT = "已生成"
+# batch demand letters skip units on hold (收费通知单 is a bill, not a demand)
+HOLD_CHECKED = (REMINDER, DEMAND, LAWYER)
 LETTER_NO_PREFIX = {NOTICE: "SF", REMINDER: "CF", DEMAND: "CJ", LAWYER: "LS", INSTALLMENT: "FQ"}
 # days to pay after the letter's date; 参数 "<种类>付款期限天数" overrides
 DEADLINE_DAYS = {NOTICE: 0, REMINDER: 7, DEMAND: 15, LAWYER: 7, INSTALLMENT: 0}
@@ -110,6 +116,7 @@ class LetterPlan:
     letters: tuple  # (room, context dict)
     skipped: tuple  # (room, reason)
     problems: tuple[Problem, ...] = ()
+    forced: tuple = ()  # (room, reason it would have been skipped) — generated because of --force
 
 
 @dataclass(frozen=True)
@@ -308,19 +315,38 @@ def fee_standard(ledger: Ledger, charges: Iterable[Charge]) -> str:
     return "；".join(out) or "按《物业服务合同》约定"
 
 
+def delivered_contacts(ledger: Ledger, room: str, as_of: dt.date) -> list:
+    """The unit's provably delivered demands up to as_of (a letter only once 已送达 with 送达凭证)."""
+    return sorted((c for c in ledger.contacts if c.room == room and c.date <= as_of and provable_demand(c)),
+                  key=lambda c: c.date)
+
+
 def _contacts_text(ledger: Ledger, room: str, as_of: dt.date) -> str:
-    rows = sorted((c for c in ledger.contacts if c.room == room and c.date <= as_of), key=lambda c: c.date)
+    rows = delivered_contacts(ledger, room, as_of)
     if not rows:
-        return "（暂无催缴记录）"
+        return "（暂无已送达的催缴记录）"
     return "、".join(f"{date_cn(c.date)}（{c.method}{'，' + c.result if c.result else ''}）" for c in rows[-8:])
+
+
+def contacts_intro(count: int) -> str:
+    """律师函 第三条: never “多次” for fewer than two delivered demands."""
+    if count >= 2:
+        return f"委托人此前已{count}次向贵方催缴："
+    if count == 1:
+        return "委托人此前已向贵方催缴："
+    return "委托人此前的催缴情况："
 
 
 # ----------------------------------------------------------------------------- contexts
 
 
 def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], period: Period,
-                   as_of: dt.date, readings: dict, shared: dict) -> Optional[dict]:
-    """收费通知单 of ``period`` for one unit; None when the unit has no charge in that period."""
+                   as_of: dt.date, readings: dict, shared: dict, held: str = "") -> Optional[dict]:
+    """收费通知单 of ``period`` for one unit; None when the unit has no charge in that period.
+
+    ``held`` (the hold, e.g. 分期履行中): the notice bills this period only — no 往期欠费 or 违约金
+    lines, no demand wording; the arrears are being handled under the hold.
+    """
     charges = sorted((c for c in ledger.charges if c.room == unit.room and c.period == period and c.amount > 0),
                      key=lambda c: c.item_code)
     if not charges:
@@ -350,6 +376,8 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
     fee_total = sum((line.fee for line in fee_lines), ZERO)
     prepaid_balance = account.prepaid_balance if account else ZERO
     # prior periods that are open but not yet overdue are impossible (due dates precede this period)
+    if held:
+        prior, arrears_total, fee_total = [], ZERO, ZERO
     due_total = max(ZERO, period_open + arrears_total + fee_total - prepaid_balance)
     due_day = min(c.due_date for c in charges)
     grace = ledger.settings.grace_days
@@ -384,6 +412,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "total_due": money_text(due_total),
         "total_due_daxie": daxie(due_total),
         "due_date_cn": date_cn(due_day),
+        "held": held,
     }
 
 
@@ -427,6 +456,7 @@ def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.d
         "total_due_daxie": daxie(total),
         "fee_standard": fee_standard(ledger, owed_charges),
         "contacts_text": _contacts_text(ledger, unit.room, as_of),
+        "contacts_intro": contacts_intro(len(delivered_contacts(ledger, unit.room, as_of))),
         "_total": total,
     }
 
@@ -475,14 +505,14 @@ _EMPTY_DEMAND = {
     "owed_lines": [], "period_count": "0", "periods_text": "", "oldest_due": "", "max_days": "0",
     "billed_total": "0.00", "paid_total": "0.00", "principal_total": "0.00", "principal_daxie": "零元整",
     "late_fee_total": "0.00", "late_fee_daxie": "零元整", "total_due": "0.00", "total_due_daxie": "零元整",
-    "fee_standard": "按《物业服务合同》约定", "contacts_text": "（暂无催缴记录）", "prepaid_balance": "0.00",
-    "periods_covered": "",
+    "fee_standard": "按《物业服务合同》约定", "contacts_text": "（暂无已送达的催缴记录）", "prepaid_balance": "0.00",
+    "periods_covered": "", "contacts_intro": contacts_intro(0),
 }
 
 
 def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[UnitAccount], period: Period,
                    as_of: dt.date, *, readings: Optional[dict] = None, shared: Optional[dict] = None,
-                   installments: int = DEFAULT_INSTALLMENTS) -> tuple[Optional[dict], str]:
+                   installments: int = DEFAULT_INSTALLMENTS, held: str = "") -> tuple[Optional[dict], str]:
     """(context, '') for one unit, or (None, reason it is skipped)."""
     if readings is None:
         readings = {(r.period, r.room, r.meter): r for r in ledger.readings}
@@ -500,7 +530,7 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
     ctx["deadline_days"] = str(days)
     ctx["deadline_cn"] = date_cn(as_of + dt.timedelta(days=days))
     if kind == NOTICE:
-        notice = notice_context(ledger, unit, account, period, as_of, readings, shared)
+        notice = notice_context(ledger, unit, account, period, as_of, readings, shared, held=held)
         if notice is None:
             return None, f"{period} 无应收"
         ctx.update(notice)
@@ -521,11 +551,35 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
     return ctx, ""
 
 
+def _hold_reason(task: Optional[DunningTask]) -> str:
+    if task is None or not task.held:
+        return ""
+    detail = task.notes[0] if task.notes else ""
+    return f"暂停催缴（{task.hold}{'：' + detail if detail else ''}）"
+
+
+def _lawyer_reason(task: Optional[DunningTask], ledger: Ledger) -> str:
+    """Why the ladder does not call for a 律师函 yet ('' when it does)."""
+    if task is not None and task.stage in (LAWYER_STAGE, LITIGATION_STAGE):
+        return ""
+    days = ledger.settings.lawyer_days
+    contacts = ledger.settings.get("律师函联系次数") or "3"
+    now = f"当前阶段 {task.stage}" if task is not None else "当前无催收任务"
+    return f"未达律师函条件（须逾期超过{days}天且已送达/已联系的催缴至少{contacts}次；{now}）"
+
+
 def plan_letters(ledger: Ledger, kind: str, as_of: dt.date, period: Optional[Period] = None,
                  rooms: Optional[Iterable[str]] = None, building: Optional[str] = None,
                  installments: int = DEFAULT_INSTALLMENTS,
-                 allocation: Optional[AllocationResult] = None) -> LetterPlan:
-    """The contexts of a batch: units selected by ``rooms`` and/or ``building`` (all when neither)."""
+                 allocation: Optional[AllocationResult] = None, force: bool = False) -> LetterPlan:
+    """The contexts of a batch: units selected by ``rooms`` and/or ``building`` (all when neither).
+
+    Demand letters (催费通知单/催缴函/律师函) skip units on hold (分期履行中, 投诉处理中, 费用争议,
+    诉讼中, 承诺缴费, 开发商持有) and units owing only a late fee, each listed with its reason; a held
+    unit named in ``rooms`` is generated only with ``force`` (returned in ``forced`` for 操作日志).
+    A 律师函 only for units the ladder puts at 律师函/诉讼, unless ``force``.  The 收费通知单 goes
+    to every billed unit; a held unit's notice carries no 往期欠费/违约金 demand.
+    """
     if kind not in KINDS:
         raise ValueError(f"未知的文书种类“{kind}”，应为 {'/'.join(KINDS)} 之一")
     period = period or period_containing(as_of, ledger.settings.cycle)
@@ -546,15 +600,38 @@ def plan_letters(ledger: Ledger, kind: str, as_of: dt.date, period: Optional[Per
     allocation = allocation or allocate(ledger, as_of)
     readings = {(r.period, r.room, r.meter): r for r in ledger.readings}
     shared = {(c.period, c.item_code): c for c in ledger.shared_costs}
-    letters, skipped = [], []
+    tasks: dict = {}
+    if kind in HOLD_CHECKED or kind == NOTICE:
+        result = dunning_tasks(ledger, as_of, allocation)
+        tasks = {t.room: t for t in result.tasks}
+    named = set(rooms) if rooms is not None else set()
+    letters, skipped, forced = [], [], []
     for unit in units:
+        task = tasks.get(unit.room)
+        hold = _hold_reason(task)
+        if kind in HOLD_CHECKED:
+            block = hold or ("仅欠违约金（由前台收取，不发催缴文书）" if task is not None and task.fee_only else "")
+            if not block and kind == LAWYER:
+                block = _lawyer_reason(task, ledger)
+            if block:
+                may_force = force and (unit.room in named or not hold)
+                if not may_force:
+                    skipped.append((unit.room, block))
+                    if unit.room in named:
+                        problems.append(Problem.warning(Source("房屋"), f"房号“{unit.room}”{block}，未生成{kind}；"
+                                                        f"如确需发出请加 --force（将记入操作日志）"))
+                    continue
+                forced.append((unit.room, block))
         ctx, reason = letter_context(kind, ledger, unit, allocation.accounts.get(unit.room), period, as_of,
-                                     readings=readings, shared=shared, installments=installments)
+                                     readings=readings, shared=shared, installments=installments,
+                                     held=(task.hold if task is not None and task.held else "") if kind == NOTICE
+                                     else "")
         if ctx is None:
             skipped.append((unit.room, reason))
+            forced = [f for f in forced if f[0] != unit.room]
         else:
             letters.append((unit.room, ctx))
-    return LetterPlan(kind, period, as_of, tuple(letters), tuple(skipped), tuple(problems))
+    return LetterPlan(kind, period, as_of, tuple(letters), tuple(skipped), tuple(problems), tuple(forced))
 
 
 def contact_rows(plan: LetterPlan, ledger: Ledger, operator: str = "前台") -> tuple[list[dict], int]:
@@ -576,5 +653,5 @@ def contact_rows(plan: LetterPlan, ledger: Ledger, operator: str = "前台") -> 
             continue
         seen.add(key)
         rows.append({"日期": plan.as_of, "房号": room, "方式": method, "经办人": operator or "前台",
-                     "备注": note, "送达凭证": ""})
+                     "结果": GENERATED_RESULT, "备注": note, "送达凭证": ""})
     return rows, dupes

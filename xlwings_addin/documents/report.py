@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..resources import find_resource
-from ..engine.aging import arrears_list
+from ..engine.aging import arrears_list, debtors as debtors_of
 from ..engine.allocation import AllocationResult, allocate
 from ..engine.kpi import (
     Kpis,
@@ -129,7 +129,7 @@ def report_context(ledger: Ledger, quarter: Period, as_of: dt.date,
             stage2_first[c.room] = min(stage2_first.get(c.room, c.date), c.date)
     stage2_paid = sum(1 for room, d in stage2_first.items() if paid_within(room, d))
     lines = arrears_list(ledger.units, allocation)
-    owing = [a for a in lines if a.principal > 0]
+    owing = list(debtors_of(ledger.units, allocation, lines).owing)  # 欠费户: the one definition (engine.aging)
     stage3_rooms = {c.room for c in ledger.contacts if c.method in STAGE3 and c.date <= as_of}
     stage3 = [a for a in owing if a.unit.room in stage3_rooms]
     debtors, cleared = _debtors(allocation, quarter, as_of)

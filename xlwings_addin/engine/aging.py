@@ -20,6 +20,7 @@ from ..ledger.records import Unit
 from .allocation import AllocationResult, UnitAccount
 
 AGING_BUCKETS = ("未到期", "1-30天", "31-90天", "91-180天", "181-365天", "1-3年", "3年以上")
+FEE_ONLY_LABEL = "仅欠违约金"  # 账龄 of a unit whose principal is all paid: not aged from bills already paid
 AGING_NOTE = "账龄按应缴日期计算（逾期天数 = 截至日期 − 最早未缴清账单的应缴日期）"
 
 
@@ -53,8 +54,13 @@ class Arrears:
         return self.principal + self.late_fee - self.prepaid
 
     @property
+    def fee_only(self) -> bool:
+        """Principal all paid, only a late fee open (仅欠违约金)."""
+        return self.principal <= 0 < self.late_fee
+
+    @property
     def bucket(self) -> str:
-        return aging_bucket(self.days_overdue)
+        return FEE_ONLY_LABEL if self.fee_only else aging_bucket(self.days_overdue)
 
     @property
     def period_count(self) -> int:
@@ -69,13 +75,13 @@ def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | No
         return None
     if open_charges:
         oldest = min(c.charge.due_date for c in open_charges)
-    else:  # only late fee left: age it from the oldest charge that still owes a fee
+    else:  # only late fee left: the oldest charge that still owes a fee, but no aging (its bill is paid)
         oldest = min(c.charge.due_date for c in account.charges if c.fee_outstanding > 0)
     return Arrears(
         unit=unit,
         periods=tuple(sorted({c.charge.period for c in open_charges})),
         oldest_due=oldest,
-        days_overdue=max(0, (as_of - oldest).days),
+        days_overdue=max(0, (as_of - oldest).days) if open_charges else 0,
         principal=account.open_principal,
         overdue_principal=sum((c.open for c in open_charges if c.charge.due_date < as_of), ZERO),
         late_fee=fee,
@@ -103,3 +109,70 @@ def aging_summary(arrears: list[Arrears], as_of: dt.date) -> dict[str, Decimal]:
         for c in line.account.open_charges():
             totals[aging_bucket((as_of - c.charge.due_date).days)] += c.open
     return totals
+
+
+# ---------------------------------------------------------------- 欠费户: the one definition
+
+DEBTOR_DEFINITION = "欠费户 = 截至当日尚有未缴本金（欠费本金 > 0）的房屋，含开发商持有；仅欠违约金的房屋另计"
+
+
+@dataclass(frozen=True)
+class Debtors:
+    """The owing households of one day — every output that says 欠费户数 takes it from here.
+
+    ``owing``: units with unpaid principal > 0 (欠费户); ``fee_only``: units whose principal is all
+    paid but a late fee is still open (仅欠违约金), counted and labelled separately.
+    Example: A owes 500.00 principal, B owes only 5.33 违约金, C owes nothing → 欠费户 1, 仅欠违约金 1.
+    """
+
+    as_of: dt.date
+    owing: tuple[Arrears, ...]
+    fee_only: tuple[Arrears, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.owing)
+
+    @property
+    def fee_only_count(self) -> int:
+        return len(self.fee_only)
+
+    @property
+    def developer_count(self) -> int:
+        return sum(1 for a in self.owing if a.unit.developer_held)
+
+    @property
+    def principal(self) -> Decimal:
+        return sum((a.principal for a in self.owing), ZERO)
+
+    @property
+    def late_fee(self) -> Decimal:
+        return sum((a.late_fee for a in self.owing + self.fee_only), ZERO)
+
+    @property
+    def fee_only_amount(self) -> Decimal:
+        return sum((a.late_fee for a in self.fee_only), ZERO)
+
+    @property
+    def rooms(self) -> set[str]:
+        return {a.unit.room for a in self.owing}
+
+    def text(self) -> str:
+        """'截至 2026-11-22 欠费户 63 户（含开发商持有 1 户），欠费本金 …；另仅欠违约金 52 户 …'."""
+        dev = f"（含开发商持有 {self.developer_count} 户）" if self.developer_count else ""
+        out = f"截至 {self.as_of:%Y-%m-%d} 欠费户 {self.count} 户{dev}，欠费本金 {self.principal:,.2f} 元"
+        if self.fee_only:
+            out += f"；另仅欠违约金 {self.fee_only_count} 户，违约金 {self.fee_only_amount:,.2f} 元"
+        return out
+
+
+def is_debtor(line: Arrears | None) -> bool:
+    """欠费户: unpaid principal > 0 as of the day."""
+    return line is not None and line.principal > 0
+
+
+def debtors(units, allocation: AllocationResult, lines: list[Arrears] | None = None) -> Debtors:
+    """The owing households as of ``allocation.as_of`` (see :class:`Debtors`)."""
+    lines = arrears_list(units, allocation) if lines is None else lines
+    return Debtors(allocation.as_of, tuple(a for a in lines if is_debtor(a)),
+                   tuple(a for a in lines if not is_debtor(a) and a.late_fee > 0))

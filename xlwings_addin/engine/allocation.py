@@ -215,16 +215,18 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
     work.sort(key=_order)
     events = []
     for c in work:
-        events.append((c.charge.payable_from, 0, "", c))
+        events.append((c.charge.payable_from, 0, (), c))
     for w in waivers:
         if w.date <= as_of:
-            events.append((w.date, 1, "", w))
+            # same-day waivers in an order of their own content, never of their rows: the same inputs
+            # in any order give the same settlements and the same 问题 (smaller amounts first)
+            events.append((w.date, 1, (w.kind, str(w.period or ""), w.amount, w.reason, w.approver), w))
     for p in payments:
         if p.paid_on <= as_of:
-            events.append((p.paid_on, 2, p.receipt_no, p))
+            events.append((p.paid_on, 2, (p.receipt_no,), p))
     for r in refunds:
         if r.paid_on <= as_of:
-            events.append((r.paid_on, 3, r.receipt_no, r))
+            events.append((r.paid_on, 3, (r.receipt_no,), r))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
 
     payable: list[_Charge] = []

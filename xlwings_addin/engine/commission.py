@@ -28,6 +28,11 @@ the fewest owing units that cover N — largest open balances first (taking the
 k largest balances maximises what k units can pay, so no smaller set exists).
 Example: R = 4,000.00, C = 3,000.00 (75%), L = 80% → N = 200.00; owing units
 1,000.00 / 600.00 → one room (the 1,000.00 one) is enough.
+
+The suggestions leave out units on hold (分期履行中, 投诉处理中, 费用争议, 诉讼中,
+承诺缴费 — nobody may chase them) and developer-held units (settled by 公司财务管理部);
+a month already ended gets no what-if (nothing can change it).  :func:`quarter_totals`
+gives each assistant's commission for the quarter so far.
 """
 from __future__ import annotations
 
@@ -41,6 +46,7 @@ from ..ledger.money import CENT, ZERO, round_money
 from ..ledger.periods import Period
 from ..ledger.records import CommissionRule, Ledger, Problem, Source
 from .allocation import AllocationResult
+from .dunning import dunning_tasks
 from .rates import CENTER, assistant_rooms, collection_rates
 
 MAX_ASSISTANTS = 3  # seed 004 §5.1: 每个服务中心服务助理不得超过3人
@@ -211,6 +217,17 @@ def what_if(rate_collected: Decimal, receivable: Decimal, next_lower: Decimal,
     return WhatIf(next_lower, needed, tuple(chosen), total >= needed)
 
 
+def quarter_totals(rows: Iterable[CommissionRow]) -> dict[str, Decimal]:
+    """Each assistant's commission for the quarter so far: the sum of the months computed.
+
+    Example (default table): month 1 at 50% → 50.00, month 2 at 75% → 0.00 → quarter 50.00.
+    """
+    out: dict[str, Decimal] = {}
+    for r in rows:
+        out[r.assistant] = out.get(r.assistant, ZERO) + (r.amount or ZERO)
+    return out
+
+
 def commission_rows(ledger: Ledger, allocation: AllocationResult, quarter: Period,
                     as_of: Optional[dt.date] = None) -> tuple[list[CommissionRow], list[Problem]]:
     """Rows of the 佣金 sheet (per assistant × month of the quarter started by as_of) and the warnings."""
@@ -219,6 +236,9 @@ def commission_rows(ledger: Ledger, allocation: AllocationResult, quarter: Perio
     if len(ledger.assistants) > MAX_ASSISTANTS:
         problems.append(Problem.warning(Source("服务助理"), f"服务助理共 {len(ledger.assistants)} 人，"
                                                           f"公司规定每个服务中心不得超过{MAX_ASSISTANTS}人（004号文件 5.1）"))
+    units = ledger.unit_by_room()
+    excluded = {t.room: f"暂停催缴（{t.hold}）" for t in dunning_tasks(ledger, as_of, allocation).tasks if t.held}
+    excluded.update({u.room: "开发商持有" for u in ledger.units if u.developer_held})
     codes = commission_items(ledger)
     if not codes:
         problems.append(Problem.warning(Source("参数"), f"佣金考核项目“{ledger.settings.commission_item}”"
@@ -252,11 +272,17 @@ def commission_rows(ledger: Ledger, allocation: AllocationResult, quarter: Perio
             wi = None
             if nxt is None:
                 note = note or "已在最高档"
+            elif month_end(quarter, month) < as_of:
+                note = note or "本月已结束，不再测算"
             else:
                 balances: dict[str, Decimal] = {}
+                left_out = 0
                 for room in rooms:
                     acc = only.accounts.get(room)
                     if acc is None:
+                        continue
+                    if room in excluded:
+                        left_out += 1
                         continue
                     owed = sum((s.open_principal(at) for s in acc.charges
                                 if s.charge.period == quarter and s.charge.payable_from <= at), ZERO)
@@ -264,7 +290,9 @@ def commission_rows(ledger: Ledger, allocation: AllocationResult, quarter: Perio
                         balances[room] = owed
                 wi = what_if(r.collected, r.receivable, nxt, balances)
                 if not wi.reachable:
-                    note = note or f"全部欠费收回也达不到 {_bound(nxt)}"
+                    note = note or f"可催收的欠费全部收回也达不到 {_bound(nxt)}"
+                if left_out:
+                    note = "；".join(x for x in (note, f"建议房号已排除暂停催缴/开发商持有 {left_out} 户") if x)
             rows.append(CommissionRow(name, quarter, month, at, r.receivable, r.collected, rate, rule, amount, wi,
                                       note))
     return rows, problems

@@ -17,9 +17,23 @@ stage      when (defaults are 参数)                                      建�
                                                                           written 催费通知单 with proof
 挂牌       ≥ 挂牌欠费期数(2) periods owed                                proposal, needs approval
 律师函     > 律师函欠费天数(180) days and ≥ 律师函联系次数(3) contacts    letter draft
-诉讼       律师函 already sent, owed ≥ 诉讼欠费金额(5000), > 180 days,    litigation batch (once/twice a
-           and no valid reason (经济困难 / 服务不满)                     year)
+诉讼       律师函 delivered and its deadline (送达日 + 律师函付款期限天数  litigation batch (once/twice a
+           (7)) passed, owed ≥ 诉讼欠费金额(5000), > 180 days, and no     year)
+           valid reason (经济困难 / 服务不满)
+违约金收取 principal all paid, only a late fee open (仅欠违约金)          客服前台 collects it when the owner
+                                                                          calls; no visit, no SMS
 =========  ============================================================  =================================
+
+Generated ≠ delivered: a written letter (催费通知单, 催缴函, 律师函 — each its own
+方式) counts as a contact, for 律师函/诉讼 and for the 诉讼时效 clock only once a
+催缴记录 row records its delivery (结果 已送达 and a 送达凭证); the row logged
+when it is generated (结果 已生成/待送达) does not.  Example: contacts 短信 已送达,
+电话 未接通 and a 催缴函 已生成 are 2 contacts; once the 催缴函 is 已送达 with
+“业主签收”, 3.
+
+An honoured installment plan holds only the arrears it covers (bills due by its
+signing day); a later bill left unpaid follows the ladder, aged from its own
+应缴日期.
 
 Hold (stage 暂停, the reason in 说明, nobody phones the owner), checked in
 this order: already in litigation (a 催缴记录 方式 诉讼 dated on/after the
@@ -32,22 +46,28 @@ a 承诺缴费日 not yet passed (the latest 承诺缴费 contact).  Developer-h
 units are not dunned by the front desk (公司财务管理部 settles with the
 developer).
 
-Contact days (:mod:`.holidays`): SMS any day except statutory holidays;
-everything else on working days including 调休 weekend days.  The task keeps
+Contact days (:mod:`.holidays`): never on a statutory holiday; SMS any other
+day; everything else on working days including 调休 weekend days, and on
+ordinary weekends unless 参数 周末联系 = 否.  Owners with only a landline are
+phoned (seed 004: 电话通知 不限).  The task keeps
 its method and shows the first allowed 联系日期 (2026-10-01 → 2026-10-08).
 
-诉讼时效 (民法典 第188/195条): three years from the latest of — the day after
-the oldest open bill's 应缴日期, the last *provable* demand (a 催缴记录 whose
-结果 is 已送达 or that has a 送达凭证), and an installment plan's last
-installment date (第189条).  Warned from 诉讼时效预警月数 (30) months on.
-Example: last delivered demand 2024-03-10 → 届满 2027-03-10, warned from
-2026-09-10.
+诉讼时效 (民法典 第188/195条; 诉讼时效规定 第14条): three years from the latest
+of — the day after the oldest open bill's 应缴日期, the last *provable* demand
+(a letter once delivered; another contact whose 结果 is 已送达 or that has a
+送达凭证), the owner's acknowledgement (a part payment, a recorded 承诺缴费, the
+signing of an installment plan), and an installment plan's last installment
+date (第189条).  The 说明 column names the event.  Warned from 诉讼时效预警月数
+(30) months on.  Example: last delivered demand 2024-03-10 → 届满 2027-03-10,
+warned from 2026-09-10; a part payment on 2024-06-10 of a debt due 2024-01-25
+→ 届满 2027-06-10.
 
 Never suggested, whatever a template says: cutting water, power, heating or
 gas (民法典 第944条) — see :data:`FORBIDDEN_WORDS`.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -63,8 +83,14 @@ from .allocation import AllocationResult, UnitAccount, allocate
 from .holidays import SMS, calendar_problem, day_info, next_contact_day
 
 REMIND, TALK, FOLLOW, HANG, LAWYER, LITIGATION = "提醒", "沟通", "跟进", "挂牌", "律师函", "诉讼"
-STAGES = (REMIND, TALK, FOLLOW, HANG, LAWYER, LITIGATION)
+FEE_ONLY = "违约金收取"  # principal paid, only a late fee left: the front desk collects it (seed 004 §4.2 item 5)
+STAGES = (FEE_ONLY, REMIND, TALK, FOLLOW, HANG, LAWYER, LITIGATION)
 HOLD = "暂停"
+
+# 催缴记录: written letters (their own 方式) count only once delivered (结果 已送达 with a 送达凭证)
+LETTER_METHODS = ("催费通知单", "催缴函", "律师函")
+GENERATED, PENDING, DELIVERED = "已生成", "待送达", "已送达"
+LAWYER_DEADLINE_DAYS = 7
 
 # hold kinds (the 说明 column carries the detail)
 HOLD_LITIGATION, HOLD_DISPUTE, HOLD_COMPLAINT, HOLD_PLAN, HOLD_PROMISE, HOLD_DEVELOPER = (
@@ -89,6 +115,23 @@ WINDOW_SHOP = "营业时间内走访"
 WINDOW_DAY = "白天"
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"(0\d{2,3})?[2-9]\d{6,7}(转\d{1,5})?")
+HANG_DISPLAYS = ("房号+姓氏", "仅房号", "不挂牌")
+COMPOUND_SURNAMES = ("欧阳", "太史", "端木", "上官", "司马", "东方", "独孤", "南宫", "万俟", "闻人", "夏侯", "诸葛",
+                     "尉迟", "公羊", "赫连", "澹台", "皇甫", "宗政", "濮阳", "公冶", "太叔", "申屠", "公孙", "慕容",
+                     "仲孙", "钟离", "长孙", "宇文", "司徒", "鲜于", "司空", "闾丘", "子车", "亓官", "司寇", "巫马",
+                     "公西", "颛孙", "壤驷", "公良", "漆雕", "乐正", "宰父", "谷梁", "拓跋", "夹谷", "轩辕", "令狐",
+                     "段干", "百里", "呼延", "东郭", "南门", "羊舌", "微生", "公户", "公玉", "公仪", "梁丘", "公仲",
+                     "公上", "公门", "公山", "公坚", "左丘", "公伯", "西门", "公祖", "第五", "公乘", "贯丘", "公皙",
+                     "南荣", "东里", "东宫", "仲长", "子书", "子桑", "即墨", "达奚", "褚师")
+
+
+def landline(text: str) -> str:
+    """A fixed-line number (0755-12345678, 12345678), digits only, or '' — owners with only a landline are phoned."""
+    digits = re.sub(r"[\s\-()（）]", "", text or "")
+    if not digits or normalise_mobile(digits):
+        return ""
+    return digits if _LANDLINE.fullmatch(digits) else ""
 
 
 def normalise_mobile(text: str) -> str:
@@ -102,9 +145,25 @@ def normalise_mobile(text: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """张三丰 → 张* (the posted 挂牌 list never shows more than the surname)."""
+    """张三丰 → 张*, 欧阳娜娜 → 欧阳* (the posted 挂牌 list never shows more than the surname)."""
     name = (name or "").strip()
-    return name[0] + "*" if name else ""
+    if not name:
+        return ""
+    surname = next((s for s in COMPOUND_SURNAMES if name.startswith(s) and len(name) > len(s)), name[0])
+    return surname + "*"
+
+
+def delivered(contact) -> bool:
+    """A 催缴记录 row that proves delivery: 结果 已送达 and a non-blank 送达凭证."""
+    return contact.result == DELIVERED and bool((contact.proof or "").strip())
+
+
+def counts_as_contact(contact) -> bool:
+    """Does the row count for the ladder (≥ 3 contacts, 律师函/诉讼)?  A written letter only once delivered;
+    a row that only records a document being generated (已生成/待送达) never."""
+    if contact.method in LETTER_METHODS:
+        return delivered(contact)
+    return contact.result not in (GENERATED, PENDING)
 
 
 def lawful(text: str) -> bool:
@@ -128,6 +187,9 @@ class Policy:
     sms_template: str = ""
     center: str = ""
     hotline: str = ""
+    lawyer_deadline: int = LAWYER_DEADLINE_DAYS
+    weekend_contact: bool = True
+    hang_display: str = "房号+姓氏"
 
     @property
     def sms_window_text(self) -> str:
@@ -183,6 +245,17 @@ def policy_from_settings(settings: Settings) -> tuple[Policy, list[Problem]]:
         center=settings.center,
         hotline=settings.hotline,
     )
+    weekend_text = (settings.get("周末联系", "").strip() or _default("周末联系") or "是")
+    if weekend_text not in ("是", "否"):
+        problems.append(Problem.error(Source(schema.PARAMS), f"参数“周末联系”的值“{weekend_text}”应为 是 或 否，使用默认值 是"))
+        weekend_text = "是"
+    display = settings.get("挂牌公示方式", "").strip() or _default("挂牌公示方式") or HANG_DISPLAYS[0]
+    if display not in HANG_DISPLAYS:
+        problems.append(Problem.error(Source(schema.PARAMS), f"参数“挂牌公示方式”的值“{display}”应为 "
+                                      f"{'/'.join(HANG_DISPLAYS)} 之一，使用默认值 {HANG_DISPLAYS[0]}"))
+        display = HANG_DISPLAYS[0]
+    policy = dataclasses.replace(policy, lawyer_deadline=integer("律师函付款期限天数"),
+                                 weekend_contact=weekend_text == "是", hang_display=display)
     if policy.talk_until < policy.remind_until:
         problems.append(Problem.warning(Source(schema.PARAMS), "参数“沟通逾期天数”小于“提醒逾期天数”，“沟通”阶段将被跳过"))
     return policy, problems
@@ -217,6 +290,11 @@ class Limitation:
     @property
     def expired(self) -> bool:
         return self.as_of > self.expires
+
+    @property
+    def event(self) -> str:
+        """The event the clock runs from, for the sheet: '起算：部分缴款（…） 2026-05-03'."""
+        return f"诉讼时效起算：{self.basis} {self.start:%Y-%m-%d}"
 
     @property
     def note(self) -> str:
@@ -262,6 +340,7 @@ class DunningTask:
     hold: str = ""  # hold kind when stage is 暂停
     notes: tuple[str, ...] = ()
     hang_eligible: bool = False
+    fee_only: bool = False  # principal all paid, only a late fee left (仅欠违约金)
     sms_mobile: str = ""  # the consenting, valid mobile ('' if none) — never logged
     unit: Optional[Unit] = field(default=None, compare=False, repr=False)
 
@@ -357,14 +436,42 @@ def _bank_failure(facts: _Facts, room: str, as_of: dt.date) -> str:
     return f"托收失败：{latest.reason or '未注明原因'}"
 
 
-def limitation_of(contacts, plans, oldest_due: dt.date, as_of: dt.date, warn_months: int) -> Limitation:
-    """诉讼时效 of a unit's oldest open debt (see the module docstring)."""
+def provable_demand(c) -> bool:
+    """A demand the owner provably received: a written letter once delivered (已送达 + 送达凭证); another
+    contact when 结果 已送达 or it has a 送达凭证.  A letter only generated (已生成/待送达) is not a demand."""
+    if c.method in LETTER_METHODS:
+        return delivered(c)
+    if c.result in (GENERATED, PENDING):
+        return False
+    return c.result == DELIVERED or bool((c.proof or "").strip())
+
+
+def limitation_of(contacts, plans, oldest_due: dt.date, as_of: dt.date, warn_months: int,
+                  payments=()) -> Limitation:
+    """诉讼时效 of a unit's oldest open debt (see the module docstring).
+
+    Restarted (民法典 第195条; 诉讼时效规定 第14条) by the latest of: a delivered demand, the owner's
+    acknowledgement (a part payment after the oldest 应缴日期, a signed installment plan, a recorded
+    承诺缴费), and the end of an installment plan's performance period (第189条).
+    """
     start, basis = oldest_due + dt.timedelta(days=1), "应缴日期次日"
+
+    def later(day, why):
+        nonlocal start, basis
+        if day <= as_of and day > start:
+            start, basis = day, why
+
     for c in contacts:
-        if c.date <= as_of and (c.result == "已送达" or c.proof) and c.date > start:
-            start, basis = c.date, f"最后一次可证明的催告（{c.method}）"
+        if provable_demand(c):
+            later(c.date, f"最后一次送达的催告（{c.method} {c.date:%Y-%m-%d}）")
+        if c.result == "承诺缴费" or c.promise_date is not None:
+            later(c.date, f"业主承诺缴费（{c.date:%Y-%m-%d}）")
+    for p in payments:
+        if p.amount > 0 and p.paid_on > oldest_due and p.channel != "预存冲抵":
+            later(p.paid_on, f"部分缴款（收据 {p.receipt_no}，{p.amount:.2f} 元）")
     for p in plans:
         if p.signed_on <= as_of:
+            later(p.signed_on, f"签订分期协议 {p.plan_no}")
             last = add_months(p.first_due, (p.count - 1) * p.interval_months)
             if last > start:
                 start, basis = last, f"分期协议 {p.plan_no} 最后一期履行期限"
@@ -394,6 +501,9 @@ def script_for(stage: str, method: str, unit: Unit, amount: Decimal, periods: st
             HOLD_DEVELOPER: "开发商持有房屋，由公司财务管理部与开发商对账结算，服务中心不上门催缴。",
         }.get(hold, "暂停催缴。")
         return (hold_note + "。" if hold_note else "") + text
+    if stage == FEE_ONLY:
+        return (f"{unit.room}往期物业服务等费用已缴清，尚有违约金{money}元未缴。业主来访或缴纳下期费用时由前台当面告知"
+                "并出示违约金计算明细，可一并缴纳；业主有异议或确有困难的，可按程序申请减免。不上门、不发欠费短信。")
     if stage == REMIND:
         if method == SMS:
             return (f"发送温馨提示短信：您名下{unit.room}的{periods}物业服务等费用合计{money}元尚未缴纳，"
@@ -457,22 +567,26 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
     bank = _bank_failure(facts, unit.room, as_of)
     reason = "；".join(r for r in (bank, owner_reason) if r)
     plans = [p for p in facts.plans.get(unit.room, ()) if p.signed_on <= as_of]
-    limitation = limitation_of(contacts, plans, line.oldest_due, as_of, policy.warn_months)
+    limitation = limitation_of(contacts, plans, line.oldest_due, as_of, policy.warn_months,
+                               [p for p in account.payments if p.paid_on <= as_of])
     periods = _periods_text(account, as_of)
     notes: list[str] = []
     if bank:
         notes.append(bank)
     mobile = normalise_mobile(unit.mobile) if unit.sms_consent else ""
+    fee_only = line.principal <= 0 < line.late_fee
+    if fee_only:  # not aged from bills already paid
+        days, periods_owed = 0, 0
 
     def make(stage, method, window, role, contact_day, script, hold="", extra=(), hang=False):
         all_notes = list(extra) + notes
-        if limitation.note:
-            all_notes.append(limitation.note)
+        all_notes.append(limitation.note or limitation.event)
         return DunningTask(
             room=unit.room, owner=unit.owner, stage=stage, method=method, window=window, role=role,
             contact_day=contact_day, days_overdue=days, periods_owed=periods_owed, principal=line.principal,
             late_fee=line.late_fee, amount_due=amount_due, last_contact=last_contact, reason=reason,
             script=script, limitation=limitation, hold=hold, notes=tuple(all_notes), hang_eligible=hang,
+            fee_only=fee_only,
             sms_mobile=mobile, unit=unit)
 
     def hold(kind, method, role, note):
@@ -503,7 +617,14 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
             continue
         state = plan_state(plan, account.payments, as_of)
         if state.honoured:
-            return hold(HOLD_PLAN, "", FRONT_DESK, state.note)
+            # the plan covers the bills due by its signing day; bills due later follow the ladder
+            newer = [c for c in account.open_charges() if c.charge.due_date > plan.signed_on]
+            if not any(c.charge.due_date < as_of for c in newer) or fee_only:
+                return hold(HOLD_PLAN, "", FRONT_DESK, state.note)
+            notes.append(f"{state.note}；协议只涵盖 {plan.signed_on:%Y-%m-%d} 前的欠费，之后的新账单按流程催缴")
+            oldest_new = min(c.charge.due_date for c in newer)
+            days = (as_of - oldest_new).days
+            periods_owed = len({c.charge.period for c in newer if c.charge.due_date < as_of})
         if state.broken_on is not None or plan.status == "已违约":
             notes.append(state.note)
     promises = [c for c in contacts if c.promise_date is not None]
@@ -513,27 +634,44 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
             return hold(HOLD_PROMISE, "", FRONT_DESK, f"业主 {p.date:%Y-%m-%d} 承诺于 {p.promise_date:%Y-%m-%d} 前缴费")
         notes.append(f"承诺缴费日 {p.promise_date:%Y-%m-%d} 已过仍未缴清")
 
-    # ---- the stage
+    if fee_only:  # 违约金收取: at the front desk, no visits, no SMS about unpaid service fees
+        notes.append(f"物业服务等费用已缴清，仅欠违约金 {line.late_fee:.2f} 元，由前台在业主来访或缴费时收取"
+                     "（可按程序申请违约金减免）")
+        contact_day = next_contact_day(as_of, "电话", weekends=policy.weekend_contact)
+        script = script_for(FEE_ONLY, "", unit, line.late_fee, periods, policy)
+        return make(FEE_ONLY, "前台收取（来访/缴费时告知）", WINDOW_DAY, FRONT_DESK, contact_day, script)
+
+    # ---- the stage (a written letter counts only once its delivery is recorded)
     since = line.oldest_due - dt.timedelta(days=policy.remind_before)
-    current = [c for c in contacts if c.date >= since]
+    current = [c for c in contacts if c.date >= since and counts_as_contact(c)]
     lawyer_letters = [c for c in current if c.method == "律师函"]
+    drafts = [c for c in contacts if c.date >= since and c.method in LETTER_METHODS and not delivered(c)]
+    lawyer_due = (lawyer_letters[-1].date + dt.timedelta(days=policy.lawyer_deadline)) if lawyer_letters else None
     total = line.principal + line.late_fee
     valid_reason = owner_reason in VALID_REASONS
     hang_ok = periods_owed >= policy.hang_periods
     assistant_role = f"{ASSISTANT} {unit.assistant}".strip()
     shop = unit.house_type == "商铺"
-    if (lawyer_letters and total >= policy.litigation_amount and days > policy.lawyer_days
-            and not valid_reason):
+    pending_letters = [c for c in drafts if not any(d.method == c.method and d.date >= c.date for d in current)]
+    if pending_letters:
+        c = pending_letters[-1]
+        notes.append(f"{c.method}已于 {c.date:%Y-%m-%d} 生成，尚未登记送达（送达后在“催缴记录”填 结果 已送达 及 送达凭证）")
+    if (lawyer_letters and as_of > lawyer_due and total >= policy.litigation_amount
+            and days > policy.lawyer_days and not valid_reason):
         stage, method, window, role = LITIGATION, "诉讼（列入集中诉讼批次）", WINDOW_DAY, HQ_CLIENT
-        notes.append(f"律师函已于 {lawyer_letters[-1].date:%Y-%m-%d} 发出")
+        notes.append(f"律师函已于 {lawyer_letters[-1].date:%Y-%m-%d} 送达，付款期限 {lawyer_due:%Y-%m-%d} 已过")
     elif days > policy.lawyer_days and len(current) >= policy.lawyer_contacts:
         if lawyer_letters:
             stage, method, window, role = LAWYER, "上门", WINDOW_SHOP if shop else WINDOW_VISIT, assistant_role
-            notes.append(f"律师函已于 {lawyer_letters[-1].date:%Y-%m-%d} 发出，跟进回复")
-            if total < policy.litigation_amount:
+            notes.append(f"律师函已于 {lawyer_letters[-1].date:%Y-%m-%d} 送达，跟进回复")
+            if as_of <= lawyer_due:
+                notes.append(f"律师函付款期限至 {lawyer_due:%Y-%m-%d}，期满仍未缴方可列入诉讼")
+            elif total < policy.litigation_amount:
                 notes.append(f"欠费未达诉讼金额 {policy.litigation_amount:,.2f} 元")
             elif valid_reason:
                 notes.append(f"业主有正当理由（{owner_reason}），暂不列入诉讼，建议协商")
+        elif any(c.method == "律师函" for c in pending_letters):
+            stage, method, window, role = LAWYER, "律师函送达（留存送达凭证）", WINDOW_DAY, HQ_CLIENT
         else:
             stage, method, window, role = LAWYER, "律师函", WINDOW_DAY, HQ_CLIENT
     else:
@@ -554,7 +692,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
             else:
                 method, window, role = "催费通知单", WINDOW_DAY, FRONT_DESK
         elif stage == TALK:
-            if normalise_mobile(unit.mobile):
+            if normalise_mobile(unit.mobile) or landline(unit.mobile):  # 电话通知 不限: a landline is phoned too
                 method, window, role = "电话", WINDOW_PHONE, FRONT_DESK
             elif unit.occupied:
                 method, window, role = "对讲", WINDOW_INTERCOM, SECURITY
@@ -577,7 +715,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
         notes.append(f"挂牌{h.status}（提议 {h.proposed_on:%Y-%m-%d}）" if not h.posted_on else
                      f"已挂牌（张贴 {h.posted_on:%Y-%m-%d}）")
     contact_kind = SMS if method == SMS else "电话"
-    contact_day = next_contact_day(as_of, contact_kind)
+    contact_day = next_contact_day(as_of, contact_kind, weekends=policy.weekend_contact)
     if contact_day != as_of:
         info = day_info(as_of)
         notes.insert(0, f"今日为{info.label}，{'短信' if contact_kind == SMS else '电话/上门'}顺延至 "
@@ -679,7 +817,11 @@ def posting_list(ledger: Ledger, result: DunningResult) -> tuple[list[PostingLin
         if task.held:
             dropped.append((h.room, f"暂停催缴：{task.hold}"))
             continue
-        lines.append(PostingLine(h.room, mask_name(units[h.room].owner), task.periods_owed))
+        if result.policy.hang_display == "不挂牌":
+            dropped.append((h.room, "参数“挂牌公示方式”为 不挂牌"))
+            continue
+        name = mask_name(units[h.room].owner) if result.policy.hang_display == "房号+姓氏" else ""
+        lines.append(PostingLine(h.room, name, task.periods_owed))
     return lines, dropped, waiting
 
 

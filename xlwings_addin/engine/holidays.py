@@ -7,13 +7,15 @@ Rules used by the dunning ladder (SPEC §4.7, seed 000 "应避免在节假日…
 
 * 短信 (SMS reminders) may go on any day except a statutory holiday
   (weekends are fine: 提醒 is non-intrusive).
-* 电话 / 对讲 / 上门 / 催费通知单 / 挂牌 / letters: working days only, which
-  includes a 调休 Saturday or Sunday (e.g. 2026-10-10, a Saturday worked for
-  the National Day holiday) and excludes 2026-10-01…07.
+* 电话 / 对讲 / 上门 / 催费通知单 / 挂牌 / letters: working days, which
+  include a 调休 Saturday or Sunday (e.g. 2026-10-10, a Saturday worked for
+  the National Day holiday), and ordinary weekends (seed 004: 电话通知 不限)
+  unless 参数 周末联系 = 否; never 2026-10-01…07.
 
 A date outside the years the package knows is not guessed silently: the
-functions fall back to "Monday–Friday are working days, no holidays" and
-:func:`calendar_problem` returns a warning to put on the 问题 sheet.
+functions fall back to "Monday–Friday are working days; 元旦 (1-1), 劳动节
+(5-1) and 国庆节 (10-1…3) are holidays" and :func:`calendar_problem` returns
+a warning to put on the 问题 sheet.
 
 Example: ``contact_allowed(date(2026, 10, 1), "短信")`` is False (国庆节);
 ``contact_allowed(date(2026, 10, 10), "电话")`` is True (调休上班);
@@ -73,27 +75,35 @@ class DayInfo:
         return "工作日" if self.workday else "周末"
 
 
+# fixed-date statutory holidays the fallback still knows for a year the package has no data for
+FALLBACK_HOLIDAYS = {(1, 1): "元旦", (5, 1): "劳动节", (10, 1): "国庆节", (10, 2): "国庆节", (10, 3): "国庆节"}
+
+
 def day_info(day: dt.date) -> DayInfo:
     if not is_known(day):
+        name = FALLBACK_HOLIDAYS.get((day.month, day.day), "")
+        if name:
+            return DayInfo(day, workday=False, statutory_holiday=True, holiday_name=name, known=False)
         return DayInfo(day, workday=day.weekday() < 5, statutory_holiday=False, known=False)
     off, name = chinese_calendar.get_holiday_detail(day)
     name_cn = HOLIDAY_NAMES_CN.get(name, name or "")
     return DayInfo(day, workday=not off, statutory_holiday=bool(off and name), holiday_name=name_cn)
 
 
-def contact_allowed(day: dt.date, method: str) -> bool:
-    """May ``method`` be used on ``day``?  SMS: not on statutory holidays; others: working days only."""
+def contact_allowed(day: dt.date, method: str, weekends: bool = True) -> bool:
+    """May ``method`` be used on ``day``?  Never on a statutory holiday.  SMS: any other day; others:
+    working days, and ordinary weekends too unless ``weekends`` is False (参数 周末联系 = 否)."""
     info = day_info(day)
-    if method == SMS:
+    if method == SMS or info.statutory_holiday:
         return not info.statutory_holiday
-    return info.workday
+    return info.workday or weekends
 
 
-def next_contact_day(day: dt.date, method: str, limit: int = 60) -> dt.date:
+def next_contact_day(day: dt.date, method: str, limit: int = 60, weekends: bool = True) -> dt.date:
     """``day`` itself if allowed, else the next day on which ``method`` is allowed."""
     for k in range(limit):
         candidate = day + dt.timedelta(days=k)
-        if contact_allowed(candidate, method):
+        if contact_allowed(candidate, method, weekends):
             return candidate
     return day + dt.timedelta(days=limit)
 
@@ -106,4 +116,5 @@ def calendar_problem(day: dt.date) -> Optional[Problem]:
     return Problem.warning(
         Source("参数"),
         f"节假日日历（chinese_calendar）只有 {first}–{last} 年的数据，{day:%Y-%m-%d} 不在其中："
-        f"暂按周一至周五为工作日、不识别法定节假日和调休安排处理；请升级 chinese_calendar（pip install -U chinese_calendar）")
+        f"暂按周一至周五为工作日、仅识别元旦（1月1日）、劳动节（5月1日）、国庆节（10月1日至3日），"
+        f"不识别其他法定节假日和调休安排；请升级 chinese_calendar（pip install -U chinese_calendar）")

@@ -14,7 +14,8 @@ Definitions (every figure is principal, never late fee):
   a payment).  现金 and 托收 are the offline channels.
 - **催收成功率** — units with a 催缴记录 row dated in the window; each unit's
   first contact day d there.  Success = a 收款 (any amount, partial counts)
-  dated d … d+30.  Units not yet paid whose 30 days are not over by as_of are
+  dated d … d+30.  A written letter counts once delivered (结果 已送达 + 送达凭证),
+  as on the ladder (:func:`engine.dunning.counts_as_contact`).  Units not yet paid whose 30 days are not over by as_of are
   *pending* and left out: rate = succeeded / (contacted − pending).
 - **欠费原因** — units owing principal at as_of, by the 欠费原因 of their latest
   催缴记录 row that names one (others: 未记录).
@@ -38,7 +39,8 @@ from typing import Optional
 from ..ledger.money import ZERO
 from ..ledger.periods import Period, period_containing
 from ..ledger.records import Ledger
-from .aging import AGING_BUCKETS, aging_summary, arrears_list
+from .dunning import counts_as_contact
+from .aging import AGING_BUCKETS, Debtors, aging_summary, arrears_list, debtors, is_debtor
 from .allocation import CASH, PREPAID, WAIVED, AllocationResult
 from .rates import CENTER, RateRow, collection_rates, scopes_of
 
@@ -156,7 +158,7 @@ def success_rate(ledger: Ledger, allocation: AllocationResult, start: dt.date, e
     first_contact: dict[str, dt.date] = {}
     rows = 0
     for c in ledger.contacts:
-        if start <= c.date <= last:
+        if start <= c.date <= last and counts_as_contact(c):  # a letter only generated is no contact yet
             rows += 1
             if c.room not in first_contact or c.date < first_contact[c.room]:
                 first_contact[c.room] = c.date
@@ -190,7 +192,7 @@ def reasons_breakdown(ledger: Ledger, allocation: AllocationResult) -> list[Brea
             latest[c.room] = (c.date, c.reason)
     groups: dict[str, list] = defaultdict(lambda: [0, ZERO])
     for a in arrears_list(ledger.units, allocation):
-        if a.principal <= 0:
+        if not is_debtor(a):
             continue
         reason = latest.get(a.unit.room, (None, NO_REASON))[1]
         groups[reason][0] += 1
@@ -205,7 +207,7 @@ def arrears_by_building(ledger: Ledger, allocation: AllocationResult) -> list[Br
 
     groups: dict[str, list] = defaultdict(lambda: [0, ZERO])
     for a in arrears_list(ledger.units, allocation):
-        if a.principal > 0:
+        if is_debtor(a):
             g = groups[a.unit.building or "未分楼栋"]
             g[0] += 1
             g[1] += a.principal
@@ -219,7 +221,7 @@ def arrears_by_amount(ledger: Ledger, allocation: AllocationResult) -> list[Brea
              (top, f"3000–{top.normalize():f}元"), (None, f"{top.normalize():f}元及以上")]
     groups = {label: [0, ZERO] for _l, label in bands}
     for a in arrears_list(ledger.units, allocation):
-        if a.principal <= 0:
+        if not is_debtor(a):
             continue
         label = next(lbl for limit, lbl in bands if limit is None or a.principal < limit)
         groups[label][0] += 1
@@ -287,6 +289,7 @@ class Kpis:
     amounts: tuple[Breakdown, ...]
     on_time: tuple[int, int]
     trend: tuple[RateRow, ...]
+    debtors: Optional[Debtors] = None  # 欠费户 / 仅欠违约金 as of as_of (engine.aging.debtors)
 
     def center_trend(self) -> list[RateRow]:
         return [r for r in self.trend if r.scope == CENTER]
@@ -317,6 +320,7 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
         amounts=tuple(arrears_by_amount(ledger, allocation)),
         on_time=on_time_share(allocation, period),
         trend=tuple(trend_rows(ledger, allocation, t)),
+        debtors=debtors(ledger.units, allocation),
     )
 
 

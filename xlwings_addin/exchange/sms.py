@@ -10,7 +10,9 @@ for bills due on day 25), except
 
 The text comes from 参数「短信模板」 (default in schema.PARAM_DEFAULTS) with
 {业主} {房号} {金额} {截止日期} {客服电话} {服务中心}; 截止日期 is the
-earliest open 应缴日期 not yet passed, else as_of + 7 days.  The file says when
+earliest open 应缴日期 not yet passed on the send day, else the send day + 7
+days (a file made on 2026-10-01 is sent 2026-10-08: 请于 2026-10-15 前).
+Units owing only a late fee get no SMS (the front desk collects it).  The file says when
 to send (计划发送时间): the first day that is not a statutory holiday, at the
 start of 短信时段.
 
@@ -97,6 +99,9 @@ def sms_reminders(ledger: Ledger, as_of: dt.date, allocation: Optional[Allocatio
         if t.held:
             export.skipped[f"暂停催缴（{t.hold}）"] += 1
             continue
+        if t.fee_only:  # no SMS worded as unpaid service fees: the front desk collects the late fee
+            export.skipped["仅欠违约金（前台收取）"] += 1
+            continue
         if not unit.sms_consent:
             export.skipped["未同意接收短信"] += 1
             continue
@@ -106,9 +111,10 @@ def sms_reminders(ledger: Ledger, as_of: dt.date, allocation: Optional[Allocatio
         if unit.bank_debit and t.periods_owed == 0 and not t.reason.startswith("托收失败"):
             export.skipped["托收户（本期由银行代扣）"] += 1
             continue
+        # 请于…前 counts from the day the message is actually sent (after a holiday, the day it goes out)
         upcoming = [c.charge.due_date for c in allocation.accounts[t.room].open_charges()
-                    if c.charge.due_date >= as_of]
-        deadline = min(upcoming) if upcoming else as_of + dt.timedelta(days=DEADLINE_DAYS)
+                    if c.charge.due_date >= send_day]
+        deadline = min(upcoming) if upcoming else send_day + dt.timedelta(days=DEADLINE_DAYS)
         amount = t.amount_due
         text, unknown = render(policy.sms_template, {
             "业主": unit.owner, "房号": unit.room, "金额": f"{amount:.2f}", "截止日期": cn_date(deadline),

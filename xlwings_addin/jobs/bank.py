@@ -56,7 +56,7 @@ from typing import Iterable, Optional
 
 from ..ledger import schema
 from ..engine.allocation import allocate
-from .ledger import Changes, problems_sheet
+from .ledger import Changes, problems_sheet, refresh_after_posting
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
 from ..ledger.records import BankBatch, BankDebit, Ledger, Problem, Source
@@ -390,7 +390,7 @@ def import_return(ledger: Ledger, data: bytes, profile: BankProfile, as_of: dt.d
     changes.summary.append(f"批次已关闭（已回盘），{len(updated)} 户账单解锁")
     if day > as_of:
         changes.summary.append(f"注意：回盘扣款日 {day} 晚于截至日期 {as_of}")
-    return changes
+    return refresh_after_posting(ledger, changes, as_of)
 
 
 # --------------------------------------------------------------------------- the bank's side (tests, demo)

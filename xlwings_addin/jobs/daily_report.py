@@ -11,7 +11,9 @@ Rows (日期, 项目, 数值, 说明):
 * 今日催缴联系 — 催缴记录 of the day, by 方式;
 * 今日托收失败 — 托收明细 rows with 结果 失败 returned that day, with 失败原因
   (they are also in the unit's 催收任务 line);
-* 欠费户数 / 欠费本金 / 违约金 at the end of the day.
+* 欠费户数 / 仅欠违约金户数 / 欠费本金 / 违约金 at the end of the day — 欠费户 as
+  defined once in :func:`~xlwings_addin.engine.aging.debtors` (principal > 0,
+  developer-held included; units owing only a late fee counted separately).
 
 Room numbers only — no names or phone numbers (the report goes to 财务管理部).
 Example: two 微信 receipts of 300.00 and 120.50 and a 现金 receipt of 80.00
@@ -26,7 +28,7 @@ from decimal import Decimal
 from typing import Optional
 
 from ..ledger import schema
-from ..engine.aging import arrears_list
+from ..engine.aging import arrears_list, debtors
 from ..engine.allocation import AllocationResult, allocate
 from ..ledger.money import ZERO
 from ..ledger.records import Ledger
@@ -92,10 +94,13 @@ def daily_report(ledger: Ledger, day: dt.date, allocation: Optional[AllocationRe
     if failed:
         lines.append(DailyLine("今日托收失败金额", failed_total, f"批次 {'、'.join(sorted({d.batch_id for d in failed}))}"))
 
-    owners = [a for a in now_lines if not a.unit.developer_held]
-    lines.append(DailyLine("欠费户数（日终）", len(owners), "不含开发商持有"))
-    lines.append(DailyLine("欠费本金（日终）", sum((a.principal for a in owners), ZERO), ""))
-    lines.append(DailyLine("违约金（日终）", sum((a.late_fee for a in owners), ZERO), ""))
+    owing = debtors(ledger.units, allocation, now_lines)
+    dev = f"，含开发商持有 {owing.developer_count} 户" if owing.developer_count else ""
+    lines.append(DailyLine("欠费户数（日终）", owing.count, f"截至 {day:%Y-%m-%d} 日终，欠费本金>0{dev}"))
+    lines.append(DailyLine("仅欠违约金户数（日终）", owing.fee_only_count,
+                           f"违约金 {owing.fee_only_amount:.2f} 元，由前台收取，不计入欠费户数"))
+    lines.append(DailyLine("欠费本金（日终）", owing.principal, ""))
+    lines.append(DailyLine("违约金（日终）", owing.late_fee, "含仅欠违约金户"))
     return lines
 
 

@@ -51,6 +51,10 @@ KPI_COL, TREND_COL, AGING_COL, BUILDING_COL, CHANNEL_COL = 0, 3, 7, 10, 13  # 0-
 CHART_ROWS = 17  # rows one chart row takes (7.5 cm high charts, two side by side, one row of charts per page)
 
 
+def _debtor_count(k: Kpis) -> int:
+    return k.debtors.count if k.debtors is not None else sum(b.units for b in k.buildings)
+
+
 def dashboard_data(k: Kpis) -> tuple[W.SheetOutput, dict]:
     """The 看板 cells and the row counts of each block (for the chart references).
 
@@ -73,8 +77,10 @@ def dashboard_data(k: Kpis) -> tuple[W.SheetOutput, dict]:
         ("平均缴费天数(按金额加权，天)", k.average_days, "int" if isinstance(k.average_days, int) else "decimal"),
         ("线上缴费占比", k.online_share, "rate"),
         ("催收成功率(30天内缴款)", k.success.rate, "rate"),
-        ("欠费户数(户)", sum(b.units for b in k.buildings), "int"),
+        ("欠费户数(户，欠费本金>0)", _debtor_count(k), "int"),
         ("欠费本金(元)", sum((b.amount for b in k.buildings), Decimal(0)), "money"),
+        ("仅欠违约金户数(户，前台收取)", k.debtors.fee_only_count if k.debtors else 0, "int"),
+        ("仅欠违约金金额(元)", k.debtors.fee_only_amount if k.debtors else Decimal(0), "money"),
     ]
     n = max(len(trend), len(aging), len(buildings), len(channels), len(summary))
     rows = []

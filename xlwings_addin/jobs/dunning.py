@@ -31,9 +31,13 @@ def tasks_sheet(result: DunningResult) -> SheetOutput:
     rows = [task_row(t) for t in result.tasks]
     rows.append([])
     info = day_info(result.as_of)
-    rows.append([f"截至 {result.as_of:%Y-%m-%d}（{info.label}）；短信法定节假日不发，电话/对讲/上门仅在工作日（含调休上班日）；"
-                 f"“联系日期”为最早可联系的日期；逾期天数按最早未缴清账单的应缴日期计算；"
-                 f"诉讼时效自最后一次可证明的催告起算三年，满{result.policy.warn_months}个月预警；"
+    weekends = "及普通周末" if result.policy.weekend_contact else "（参数“周末联系”为 否：周末不联系）"
+    rows.append([f"截至 {result.as_of:%Y-%m-%d}（{info.label}）；法定节假日不联系；"
+                 f"电话/对讲/上门在工作日（含调休上班日）{weekends}；"
+                 "书面催缴文书在“催缴记录”登记 已送达 及 送达凭证 后才计入催缴次数、律师函/诉讼条件与诉讼时效；"
+                 "“联系日期”为最早可联系的日期；逾期天数按最早未缴清账单的应缴日期计算；仅欠违约金的房屋由前台收取；"
+                 "诉讼时效自最后一次送达的催告、部分缴款、业主承诺或签订分期协议起算三年（说明列注明起算事由），"
+                 f"满{result.policy.warn_months}个月预警；"
                  "任何情况下不得以停止供水、供电、供热、供燃气等方式催交（民法典第944条）"])
     return SheetOutput(spec.name, list(spec.headers), rows, dict(spec.formats), as_of=result.as_of)
 

@@ -9,13 +9,13 @@ the add-in for a workbook open in Excel.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
 from ..ledger import schema
-from ..engine.aging import AGING_NOTE, arrears_list
+from ..engine.aging import AGING_NOTE, DEBTOR_DEFINITION, arrears_list, debtors, is_debtor
 from ..engine.allocation import AllocationResult, allocate
 from ..engine.billing import bill_period
 from ..engine.deposits import deposit_summary, deposits_held
@@ -23,7 +23,7 @@ from ..engine.late_fee import late_fee_formula
 from ..engine.rates import collection_rates
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
-from ..ledger.records import ERROR, Charge, Ledger, Problem, Source
+from ..ledger.records import ERROR, Charge, Ledger, Payment, Problem, Source
 from ..workbook.cache import load_ledger
 from ..workbook.reader import file_digest, read_workbook
 from ..workbook.writer import Formula, SheetOutput, save_changes
@@ -116,12 +116,15 @@ def arrears_sheet(ledger: Ledger, allocation: AllocationResult, lines=None) -> S
                 a.overdue_principal, "、".join(str(p) for p in a.periods), formula, kind, a.unit.assistant,
             ])
         last = len(rows) + 1
-        total = ["合计" if not developer else "开发商持有合计", "", f"{len(part)}户", None, None, None]
+        owing = sum(1 for a in part if is_debtor(a))
+        fee_only = len(part) - owing
+        count = f"欠费户{owing}户" + (f"（另仅欠违约金{fee_only}户）" if fee_only else "")
+        total = ["合计" if not developer else "开发商持有合计", "", count, None, None, None]
         total += [Formula(f"SUM({col}{first}:{col}{last})") for col in "GHIJK"]
         total += ["", Formula(f"SUM(M{first}:M{last})"), "", "", kind, ""]
         rows.append(total)
     rows.append([])
-    rows.append([f"截至 {allocation.as_of:%Y-%m-%d}；{AGING_NOTE}；违约金按日费率 {settings.late_fee_rate.normalize()}，"
+    rows.append([f"截至 {allocation.as_of:%Y-%m-%d}；{DEBTOR_DEFINITION}；{AGING_NOTE}；违约金按日费率 {settings.late_fee_rate.normalize()}，"
                  f"法院参考按 LPR {settings.lpr.normalize()}×1.5/365"])
     return SheetOutput(spec.name, headers, rows, dict(spec.formats), as_of=allocation.as_of)
 
@@ -224,17 +227,19 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     changes.replace[schema.ARREARS] = arrears_sheet(ledger, allocation, lines)
     changes.replace[schema.RATES] = rates_sheet(rate_rows, as_of)
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
-    owed = sum((a.principal for a in lines), ZERO)
+    owing = debtors(ledger.units, allocation, lines)
+    owed = owing.principal
     fees = sum((a.late_fee for a in lines), ZERO)
-    changes.audit.append({"操作": f"刷新欠费 截至{as_of:%Y-%m-%d}", "数量": len(lines),
-                          "说明": f"欠费 {len(lines)} 户，本金 {owed:.2f}，违约金 {fees:.2f}"})
+    changes.audit.append({"操作": f"刷新欠费 截至{as_of:%Y-%m-%d}", "数量": owing.count,
+                          "说明": f"欠费户 {owing.count} 户，本金 {owed:.2f}，违约金 {fees:.2f}；"
+                                  f"仅欠违约金 {owing.fee_only_count} 户"})
     center = [r for r in rate_rows if r.scope == "全部"]
     if center:
         r = center[-1]
         changes.summary.append(
             f"{r.period} 应收 {r.receivable:,.2f} 元，实收 {r.collected:,.2f} 元，"
             f"当期收缴率 {_pct(r.current_rate)}（不含减免及预存冲抵 {_pct(r.current_rate_cash_only)}）")
-    changes.summary.append(f"欠费 {len(lines)} 户，欠费本金 {owed:,.2f} 元，违约金 {fees:,.2f} 元")
+    changes.summary.append(f"{owing.text()}；违约金合计 {fees:,.2f} 元")
     top = lines[:5]
     if top:
         changes.summary.append("欠费最多：" + "，".join(f"{a.unit.room} {a.principal + a.late_fee:,.2f}" for a in top))
@@ -244,6 +249,31 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     if refunded:
         changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
     changes.summary.extend(empty_ledger_hints(ledger))
+    return changes
+
+
+def _payment_of(row: dict) -> Payment:
+    period = row.get("指定期间")
+    return Payment(receipt_no=str(row.get("收据号") or ""), paid_on=row["收款日期"], room=str(row["房号"]),
+                   amount=Decimal(row["金额"]), channel=str(row.get("渠道") or ""),
+                   period=Period.parse(period) if period else None, operator=str(row.get("经办人") or ""),
+                   batch=str(row.get("托收批次") or ""), reverses=str(row.get("冲销收据号") or ""),
+                   note=str(row.get("备注") or ""))
+
+
+def refresh_after_posting(ledger: Ledger, changes: Changes, as_of: dt.date) -> Changes:
+    """Money was posted (回盘, 收款, 冲销): rewrite 欠费明细 and 收缴率 from the ledger *with* the new
+    收款 rows, in the same write, so they never show bills as owed that this write paid."""
+    rows = changes.append.get(schema.PAYMENTS) or []
+    if not rows:
+        return changes
+    after = replace(ledger, payments=tuple(ledger.payments) + tuple(_payment_of(r) for r in rows))
+    day = max([as_of] + [r["收款日期"] for r in rows if isinstance(r.get("收款日期"), dt.date)])
+    allocation = allocate(after, day)
+    lines = arrears_list(after.units, allocation)
+    changes.replace[schema.ARREARS] = arrears_sheet(after, allocation, lines)
+    changes.replace[schema.RATES] = rates_sheet(collection_rates(after, allocation))
+    changes.summary.append(f"已同时刷新“欠费明细”“收缴率”：{debtors(after.units, allocation, lines).text()}")
     return changes
 
 

@@ -32,7 +32,7 @@ from typing import Iterable, Optional, Sequence
 from ..ledger import schema
 from .bank import locked_rooms, lock_message
 from ..engine.allocation import CASH, PREPAID, allocate
-from .ledger import Changes
+from .ledger import Changes, refresh_after_posting
 from ..ledger.money import ZERO, MoneyError, daxie, to_money
 from ..ledger.periods import Period
 from ..ledger.records import Ledger, Payment, Problem, Source, room_hint
@@ -117,8 +117,10 @@ def _money(text) -> Decimal:
 def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *,
             period: Optional[Period] = None, operator: str = "", receipt_no: str = "", note: str = "",
             existing_receipts: Iterable[str] = (), new_row: Optional[int] = None,
-            headers: Sequence[str] = ()) -> tuple[Changes, Optional[dict]]:
+            headers: Sequence[str] = (), as_of: Optional[dt.date] = None) -> tuple[Changes, Optional[dict]]:
     """A front-desk receipt: the 收款 row to append and the receipt's context (None when refused).
+
+    The same write refreshes 欠费明细/收缴率 as of ``as_of`` (today; the receipt's day if later or not given).
 
     ``existing_receipts``: every 收据号 in the 收款 sheet, read raw (also rows the parser skipped).
     ``new_row`` / ``headers``: the row the receipt would be written to and the 收款 sheet's headers, so
@@ -179,6 +181,7 @@ def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *
                                    f"该期间账单可缴时冲抵（不冲抵往期欠费）")
         else:
             changes.summary.append(f"注意：{room} 没有 {period} 的应收，按先到期先冲抵处理")
+    refresh_after_posting(ledger, changes, max(as_of or paid_on, paid_on))
     return changes, receipt_context(ledger, payment, effect)
 
 
@@ -236,7 +239,7 @@ def receipt_context(ledger: Ledger, payment: Payment, effect: Effect) -> dict:
 
 
 def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", operator: str = "",
-            existing_receipts: Iterable[str] = ()) -> Changes:
+            existing_receipts: Iterable[str] = (), as_of: Optional[dt.date] = None) -> Changes:
     """The reversal row for ``receipt_no`` (refused when unknown, already reversed, or itself a reversal)."""
     changes = Changes("冲销收据")
     receipt_no = receipt_no.strip()
@@ -272,4 +275,4 @@ def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", o
                            f"冲销行收据号 {new_no}，金额 {-original.amount:,.2f} 元；原收据号不再使用")
     if original.channel == "托收":
         changes.summary.append(f"注意：{receipt_no} 是托收收款（批次 {original.batch}），请确认银行已退回该笔款项")
-    return changes
+    return refresh_after_posting(ledger, changes, max(as_of or on, on))

@@ -100,8 +100,9 @@ def cmd_receive(args) -> int:
     book = load(args.workbook)
     numbers, headers, new_row = payments_layout(book.path)
     changes, context = receive(book.ledger, args.room, args.amount, args.channel, args.date or today(),
-                               period=args.period, operator=args.operator or "", receipt_no=args.receipt_no or "",
-                               note=args.note or "", existing_receipts=numbers, new_row=new_row, headers=headers)
+                               as_of=today(), period=args.period, operator=args.operator or "",
+                               receipt_no=args.receipt_no or "", note=args.note or "", existing_receipts=numbers,
+                               new_row=new_row, headers=headers)
     if context is None:
         return report(changes)
     code = write_and_report(book, changes)
@@ -116,7 +117,7 @@ def cmd_receive(args) -> int:
 
 def cmd_reverse(args) -> int:
     book = load(args.workbook)
-    changes = reverse(book.ledger, args.receipt, args.date or today(), reason=args.reason or "",
+    changes = reverse(book.ledger, args.receipt, args.date or today(), as_of=today(), reason=args.reason or "",
                       operator=args.operator or "", existing_receipts=raw_receipt_numbers(book.path))
     return write_and_report(book, changes)
 
@@ -185,3 +186,6 @@ def demo_step(workbook_path, out_dir, as_of: dt.date) -> None:
     if changes.writes:
         apply_to_file(book, changes)
     print(f"银行托收：{changes.summary[0]}；文件在 {folder}")
+
+
+demo_step.before_refresh = True  # seed 004 step 12: 回盘 before 欠费明细

@@ -53,11 +53,15 @@ def job_letters(ledger: Ledger, kind: str, as_of: dt.date, out_dir: Path, *, per
                 rooms=None, building: Optional[str] = None, operator: str = "前台",
                 installments: int = DEFAULT_INSTALLMENTS, pdf: bool = False, merge: bool = True,
                 record: bool = True, progress: Optional[bool] = None,
-                template_dir: Optional[Path] = None, workbook: Optional[Path] = None
-                ) -> tuple[Changes, RenderResult]:
-    """Render the letters and return the 催缴记录 rows to append (as Changes) with the render result."""
+                template_dir: Optional[Path] = None, workbook: Optional[Path] = None,
+                force: bool = False) -> tuple[Changes, RenderResult]:
+    """Render the letters and return the 催缴记录 rows to append (as Changes) with the render result.
+
+    Units on hold are skipped by demand letters (listed with the reason); ``force`` generates a named
+    held unit's letter (or a 律师函 the ladder does not call for yet) and records it in 操作日志.
+    """
     plan = plan_letters(ledger, kind, as_of, period=period, rooms=rooms, building=building,
-                        installments=installments)
+                        installments=installments, force=force)
     changes = Changes(f"生成{kind}", problems=list(plan.problems))
     result = render_letters(kind, plan.letters, str(plan.period), out_dir, merge=merge, pdf=pdf,
                             progress=progress, template_dir=template_dir, workbook=workbook)
@@ -70,15 +74,28 @@ def job_letters(ledger: Ledger, kind: str, as_of: dt.date, out_dir: Path, *, per
         for reason, skipped in reasons.items():
             shown = "、".join(skipped[:15]) + (f" 等 {len(skipped)} 户" if len(skipped) > 15 else "")
             changes.summary.append(f"  跳过（{reason}）：{shown}")
+    for p in plan.problems:
+        if p.sheet == "房屋" and "--force" in p.message:
+            changes.summary.append("  " + p.message)
+    if plan.forced:
+        forced_rooms = [room for room, _ in plan.forced if any(room == r for r, _ in plan.letters)]
+        if forced_rooms:
+            changes.audit.append({"操作": f"强制生成{kind}（--force）", "数量": len(forced_rooms),
+                                  "说明": "；".join(f"{room}：{why}" for room, why in plan.forced
+                                                   if room in forced_rooms)[:500]})
+            changes.summary.append(f"  已按 --force 生成 {len(forced_rooms)} 户（已记入操作日志）："
+                                   + "、".join(forced_rooms))
     changes.summary.extend("  " + m for m in result.messages)
     if record and kind in CONTACT_LOG:
         rows, dupes = contact_rows(plan, ledger, operator)
         if rows:
             changes.append[schema.CONTACTS] = rows
             changes.audit.append({"操作": f"生成{kind}", "数量": len(rows),
-                                  "说明": f"{plan.period} {kind} {len(result.files)} 份，记入催缴记录 {len(rows)} 行"})
-        changes.summary.append(f"  催缴记录：新增 {len(rows)} 行" + (f"，已记录过（同日同房号同方式）{dupes} 行未重复记入"
-                                                                  if dupes else ""))
+                                  "说明": f"{plan.period} {kind} {len(result.files)} 份，记入催缴记录 {len(rows)} 行（结果 已生成）"})
+        changes.summary.append(f"  催缴记录：新增 {len(rows)} 行（结果 已生成）" +
+                               (f"，已记录过（同日同房号同方式）{dupes} 行未重复记入" if dupes else ""))
+        changes.summary.append("  注意：已生成不等于已送达——送达后请在“催缴记录”登记 结果 已送达 及 送达凭证，"
+                               "催缴流程和诉讼时效只认已送达的文书")
     return changes, result
 
 
@@ -107,7 +124,7 @@ def cmd_letters(args) -> int:
         changes, _result = job_letters(book.ledger, args.kind, as_of, Path(args.out), period=args.period,
                                        rooms=rooms, building=args.building, operator=args.operator,
                                        installments=args.installments, pdf=args.pdf, merge=not args.no_merge,
-                                       record=not args.no_record, workbook=book.path)
+                                       record=not args.no_record, workbook=book.path, force=args.force)
     except TemplateRefused as exc:
         print(f"模板被拒绝：{exc}")
         return 1
@@ -139,6 +156,8 @@ def register(subparsers) -> None:
                    help=f"分期付款协议：没有分期协议时拟定的期数（默认 {DEFAULT_INSTALLMENTS}）")
     p.add_argument("--no-merge", action="store_true", help="不生成合并打印文件")
     p.add_argument("--no-record", action="store_true", help="不写入催缴记录（例如仅预览）")
+    p.add_argument("--force", action="store_true",
+                   help="对 --units 点名的暂停催缴房号（或未达律师函条件的房号）仍生成文书；记入操作日志")
     add_as_of(p)
     p.set_defaults(func=cmd_letters)
 
@@ -153,7 +172,12 @@ def demo_step(workbook_path, out_dir, as_of) -> None:
     period = period_containing(as_of, book.ledger.settings.cycle)
     rooms = [u.room for u in book.ledger.units[:3]]
     notices, result = job_letters(book.ledger, NOTICE, as_of, target, period=period, rooms=rooms, progress=False)
-    owing = [a for a in arrears_list(book.ledger.units, allocate(book.ledger, as_of)) if not a.unit.developer_held]
+    from ...engine.dunning import dunning_tasks
+
+    allocation = allocate(book.ledger, as_of)
+    # a unit the ladder may chase: not on hold (a held unit gets no demand letter), owing principal
+    free = {t.room for t in dunning_tasks(book.ledger, as_of, allocation).tasks if not t.held and not t.fee_only}
+    owing = [a for a in arrears_list(book.ledger.units, allocation) if a.unit.room in free]
     demand_files = 0
     if owing:
         changes, demand = job_letters(book.ledger, DEMAND, as_of, target, period=period,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ...ledger import schema
 from ...engine.allocation import allocate
-from ...engine.commission import commission_rows, pct
+from ...engine.commission import commission_rows, pct, quarter_totals
 from ...engine.kpi import kpis, trend_rows
 from ...engine.rates import collection_rates
 from ...jobs.ledger import Changes, load, problems_sheet, rates_sheet
@@ -28,7 +28,9 @@ def commission_sheet(rows) -> SheetOutput:
     formats = dict(spec.formats, **{"截至日期": "date", "应收": "money", "已收": "money", "下一档下限": "rate",
                                      "建议房号欠费合计": "money"})
     out = []
-    for r in rows:
+    totals = quarter_totals(rows)
+    rows = list(rows)
+    for i, r in enumerate(rows):
         wi = r.what_if
         out.append([
             r.assistant, str(r.quarter), r.month, r.rate, r.tier, r.amount,
@@ -37,6 +39,9 @@ def commission_sheet(rows) -> SheetOutput:
             r.at, r.receivable, r.collected, wi.next_lower if wi else None,
             wi.rooms_total if wi else None, r.note,
         ])
+        if i + 1 == len(rows) or rows[i + 1].assistant != r.assistant:
+            out.append([f"{r.assistant}（季度合计）", str(r.quarter), None, None, "季度合计", totals[r.assistant],
+                        None, "", r.at, None, None, None, None, f"{r.quarter} 截至 {r.at:%Y-%m-%d} 各月佣金之和"])
     out.append([])
     out.append(["说明：累计收缴率 = 本季度佣金考核项目（物业管理费）应收中截至各月末（或截至日期）已收回的本金"
                 "（含减免、预存冲抵）/ 本季度应收；档位“以上”包括本数（80%、95% 属于上一档）；"
@@ -63,7 +68,7 @@ def job_commission(ledger: Ledger, quarter: Period, as_of: dt.date) -> Changes:
             f"{r.amount:,.2f} 元" if r.amount is not None else "—")
         if r.what_if and r.what_if.reachable:
             line += f"；再收 {r.what_if.needed:,.2f} 元可达 {pct(r.what_if.next_lower, 0)}（{len(r.what_if.rooms)} 户）"
-        changes.summary.append(line)
+        changes.summary.append(line + f"；本季度合计 {quarter_totals(rows)[r.assistant]:,.2f} 元")
     if warnings:
         changes.summary.append(f"佣金规则/服务助理警告 {len(warnings)} 个（见“问题”工作表）")
     return changes
