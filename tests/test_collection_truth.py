@@ -364,8 +364,9 @@ def test_after_the_demo_every_debtor_count_agrees_and_debited_bills_are_not_owed
     totals = [r[2] for r in values[1:] if r and r[0] in ("合计", "开发商持有合计")]
     assert sum(int(re.match(r"欠费户(\d+)户", t).group(1)) for t in totals) == n
     # 看板
-    board = {r[13]: r[14] for r in wb["看板"].iter_rows(values_only=True) if r and len(r) > 14 and r[13]}
-    assert _count(board["欠费户数"]) == n and "2026-11-22" in board["欠费户数"]
+    # (the KPI block is A:B, numbers with formats — issue 13; the day is the 截至日期 row)
+    board = {r[0]: r[1] for r in wb["看板"].iter_rows(values_only=True) if r and r[0]}
+    assert board["欠费户数(户，欠费本金>0)"] == n and board["截至日期"].date() == AS_OF
     # 催收总结报告 and the next day's 催收日报
     led = load(path).ledger
     ctx, _k = report_context(led, Q4, AS_OF)

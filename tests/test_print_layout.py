@@ -191,13 +191,17 @@ def printed_letters(soffice, tools, demo_workbook, tmp_path_factory):
     ledger = load(demo_workbook).ledger
     allocation = allocate(ledger, DEMO_AS_OF)
     owing = arrears_list(ledger.units, allocation)
-    # the unit with the most owed periods, plus two ordinary ones
-    worst = max(owing, key=lambda a: (a.period_count, a.principal)).unit.room
+    # the unit with the most owed periods that is not on hold (a held unit's notice lists no arrears — issue 20),
+    # plus two ordinary ones
+    ranked = sorted(owing, key=lambda a: (a.period_count, a.principal), reverse=True)
+    worst = next(a.unit.room for a in ranked
+                 if plan_letters(ledger, NOTICE, DEMO_AS_OF, rooms=[a.unit.room], allocation=allocation).letters[0][1]
+                 ["arrears_lines"])
     rooms = [worst, "1-1-101", "1-1-102"]
     folder = tmp_path_factory.mktemp("letters")
     notices = plan_letters(ledger, NOTICE, DEMO_AS_OF, rooms=rooms, allocation=allocation)
     notice_result = L.render_letters(NOTICE, notices.letters, "2026Q4", folder / "notice")
-    demand = plan_letters(ledger, DEMAND, DEMO_AS_OF, rooms=[worst], allocation=allocation)
+    demand = plan_letters(ledger, DEMAND, DEMO_AS_OF, rooms=[worst], allocation=allocation, force=True)
     demand_result = L.render_letters(DEMAND, demand.letters, "2026Q4", folder / "demand", merge=False)
     sources = [p for _, p in notice_result.files] + [notice_result.merged] + [p for _, p in demand_result.files]
     pdfs = to_pdf(soffice, sources, folder / "pdf")

@@ -137,7 +137,7 @@ def test_dashboard_kpis_are_numbers_top_left(demo_workbook):
     i, rate = kpi["当期收缴率"]
     assert isinstance(rate, Decimal) and out.cell_formats[(i, 1)] == "rate"
     assert rate == k.center.current_rate
-    i, units = kpi["欠费户数(户)"]
+    i, units = kpi["欠费户数(户，欠费本金>0)"]
     assert isinstance(units, int) and out.cell_formats[(i, 1)] == "int"
     i, date = kpi["截至日期"]
     assert date == DEMO_AS_OF and out.cell_formats[(i, 1)] == "date"

@@ -376,8 +376,8 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
     fee_total = sum((line.fee for line in fee_lines), ZERO)
     prepaid_balance = account.prepaid_balance if account else ZERO
     # prior periods that are open but not yet overdue are impossible (due dates precede this period)
-    if held:
-        prior, arrears_total, fee_total = [], ZERO, ZERO
+    if held:  # a held unit's notice bills this period only: no 往期欠费, no 违约金 (issue 20)
+        prior, arrears_total, fee_total, fee_lines, owed = [], ZERO, ZERO, [], []
     due_total = max(ZERO, period_open + arrears_total + fee_total - prepaid_balance)
     due_day = min(c.due_date for c in charges)
     grace = ledger.settings.grace_days

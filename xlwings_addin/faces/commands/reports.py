@@ -40,7 +40,7 @@ def commission_sheet(rows) -> SheetOutput:
             wi.rooms_total if wi else None, r.note,
         ])
         if i + 1 == len(rows) or rows[i + 1].assistant != r.assistant:
-            out.append([f"{r.assistant}（季度合计）", str(r.quarter), None, None, "季度合计", totals[r.assistant],
+            out.append([r.assistant, str(r.quarter), None, None, "季度合计", totals[r.assistant],
                         None, "", r.at, None, None, None, None, f"{r.quarter} 截至 {r.at:%Y-%m-%d} 各月佣金之和"])
     out.append([])
     out.append(["说明：累计收缴率 = 本季度佣金考核项目（物业管理费）应收中截至各月末（或截至日期）已收回的本金"
