@@ -297,7 +297,7 @@ def _params(book: Book) -> None:
 CASES: list[Case] = [
     _case("missing_sheet", lambda b: b.sheets.pop("房屋"), exit_code=1, problems=[
         Want(ERR, "房屋", "", "缺少工作表“房屋”"),
-        Want(ERR, "收款", "D2", "不在“房屋”表中"), Want(ERR, "应收", "E3", "不在“房屋”表中")]),
+        Want(ERR, "收款", "C2", "不在“房屋”表中"), Want(ERR, "应收", "C3", "不在“房屋”表中")]),
     _case("renamed_header", lambda b: _set(b, "收款", "D1", "金额(元)"), exit_code=1, problems=[
         Want(ERR, "收款", "1", "缺少必需的表头：金额")], exact=True),
     _case("spaced_header", lambda b: _set(b, "收款", "D1", " 金\u3000额 "), exit_code=0, exact=True),
@@ -307,8 +307,8 @@ CASES: list[Case] = [
         Want(WARN, "房屋", "B2", "合并单元格"), Want(WARN, "房屋", "A3", "合并单元格"),
         Want(ERR, "房屋", "A4", "“房号”不能为空")]),
     _case("text_in_number", lambda b: _set(b, "房屋", "D3", "八十九点五"), problems=[
-        Want(ERR, "房屋", "D3", "应为数字"), Want(ERR, "应收", "E3", "“1-1-102”不在“房屋”表中"),
-        Want(ERR, "收款", "D3", "“1-1-102”不在“房屋”表中")], exact=True),
+        Want(ERR, "房屋", "D3", "应为数字"), Want(ERR, "应收", "C3", "“1-1-102”不在“房屋”表中"),
+        Want(ERR, "收款", "C3", "“1-1-102”不在“房屋”表中")], exact=True),
     _case("full_width_digits", _full_width, exit_code=0, exact=True),
     _case("text_dates_six_formats_and_serial", _dates_text, exit_code=0, exact=True, check=_check_dates_text),
     _case("bad_dates", _dates_bad, problems=[
@@ -330,7 +330,7 @@ CASES: list[Case] = [
         Want(ERR, "抄表", "E2", "用量为负")]),
     _case("unknown_room_payment", lambda b: b.sheets["收款"].append(
         _pay_row("R009", dt.date(2026, 3, 1), "9-9-999", 100)), problems=[
-        Want(ERR, "收款", "D4", "房号“9-9-999”不在“房屋”表中")], exact=True),
+        Want(ERR, "收款", "C4", "房号“9-9-999”不在“房屋”表中")], exact=True),
     _case("huge_and_tiny_amounts", _huge, problems=[
         Want(ERR, "收款", "D2", "超出合理范围"), Want(ERR, "收款", "D3", "超过两位小数"),
         Want(ERR, "房屋", "D2", "超出合理范围"), Want(ERR, "应收", "E2", "超出合理范围")]),

@@ -76,7 +76,7 @@ def write_and_report(book, changes: Changes) -> int:
 
 def cmd_check(args) -> int:
     book = load(args.workbook)
-    return report(job_check(book.ledger))
+    return report(job_check(book.ledger, args.as_of or today()))
 
 
 def cmd_bill(args) -> int:
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="校验工作簿（只读，不写入）")
     p.add_argument("workbook")
+    add_as_of(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("bill", help="计费：把一个期间的应收写入“应收”表（重复运行不会重复计费）")
