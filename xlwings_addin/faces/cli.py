@@ -67,6 +67,17 @@ def report(changes: Changes, out=None) -> int:
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
+def unreadable(book, action: str):
+    """Changes that only report, when the workbook cannot be fully read (no documents, no figures)."""
+    from ..jobs.ledger import WITHHELD_NOTE, blocking_problems
+
+    if not blocking_problems(book.ledger.problems):
+        return None
+    changes = Changes(action, problems=list(book.ledger.problems))
+    changes.summary.append(WITHHELD_NOTE.replace("本次未更新任何结果表，只写入了“问题”和“操作日志”", "本次未生成任何文件"))
+    return changes
+
+
 def write_and_report(book, changes: Changes) -> int:
     if changes.writes:
         apply_to_file(book, changes)

@@ -70,7 +70,7 @@ def cmd_hang_list(args) -> int:
 
 def cmd_schedule(args) -> int:
     from ..cli import UsageError, today
-    from ..scheduler import FAILED, build_scheduler, log_to, run_day, run_forever
+    from ..scheduler import FAILED, SKIPPED, build_scheduler, log_to, run_day, run_forever
 
     workbook = Path(args.workbook)
     if not workbook.exists():
@@ -87,6 +87,9 @@ def cmd_schedule(args) -> int:
                       + (f"（{o.message}）" if o.status != "完成" else ""))
             if not outcomes:
                 print(f"{day:%Y-%m-%d} 没有到期的任务")
+            if outcomes and all(o.status == SKIPPED for o in outcomes):
+                print("所有任务都因工作簿被占用而跳过，本次什么也没有做；请关闭工作簿后重新运行", file=sys.stderr)
+                return 1
             return 1 if any(o.status == FAILED for o in outcomes) else 0
         scheduler = build_scheduler(workbook, out)
         print(f"调度已启动（Ctrl+C 退出），输出目录：{out}")
