@@ -212,6 +212,28 @@ def date_problems(ledger: Ledger, as_of: dt.date) -> list[Problem]:
     return problems
 
 
+# engine problems about a 收款 row are made at the row's 金额 cell; the value at fault is elsewhere
+_POINT_AT = (("冲销收据号“", "冲销收据号"), ("已被冲销过", "冲销收据号"), ("冲销行房号", "房号"), ("指定期间", "指定期间"))
+
+
+def point_at_cells(ledger: Ledger, problems) -> list[Problem]:
+    """Move a 收款 problem from the 金额 cell to the cell holding the bad value (冲销收据号, 房号, 指定期间)."""
+    from ..workbook.parse import cell_of
+
+    columns = (ledger.layout or {}).get(schema.PAYMENTS)
+    out = []
+    for p in problems:
+        if p.sheet == schema.PAYMENTS and columns:
+            for phrase, header in _POINT_AT:
+                if phrase in p.message:
+                    from ..ledger.records import Source
+                    cell = cell_of(Source(p.sheet, p.cell), header, columns).cell
+                    p = Problem(p.level, p.sheet, cell, p.message, p.blocking)
+                    break
+        out.append(p)
+    return out
+
+
 def _cell(ledger: Ledger, record, header: str):
     """The cell of ``header`` in the record's row (the record's own cell if the layout is unknown)."""
     from ..workbook.parse import cell_of
@@ -223,7 +245,7 @@ def job_check(ledger: Ledger, as_of: Optional[dt.date] = None) -> Changes:
     """Every validation ``run`` does, without writing: parsing, dates, reversals, allocation."""
     problems = list(ledger.problems)
     if as_of is not None:
-        problems += date_problems(ledger, as_of) + list(allocate(ledger, as_of).problems)
+        problems += date_problems(ledger, as_of) + point_at_cells(ledger, allocate(ledger, as_of).problems)
     changes = Changes("校验", problems=problems)
     changes.summary.append(
         f"读取：房屋 {len(ledger.units)} 户，收费项目 {len(ledger.items)} 项，应收 {len(ledger.charges)} 行，"
@@ -257,7 +279,7 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
 
 def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     allocation = allocate(ledger, as_of)
-    problems = list(ledger.problems) + date_problems(ledger, as_of) + list(allocation.problems)
+    problems = list(ledger.problems) + date_problems(ledger, as_of) + point_at_cells(ledger, allocation.problems)
     rate_rows = collection_rates(ledger, allocation)
     changes = Changes("刷新欠费", problems=problems)
     lines = arrears_list(ledger.units, allocation)

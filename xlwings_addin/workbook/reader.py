@@ -260,6 +260,13 @@ _ERROR_T = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"')
 # the whole rectangle: one value in XFD1048576 asks for 549,755,813,888 bytes).  A 300,000-row
 # 应收 with 12 columns is 3.6 million cells.
 MAX_USED_CELLS = 5_000_000
+# No input sheet has more than a few dozen columns: a value beyond column 1024 (AMJ) is a stray
+# keystroke far to the right (XFD2), whatever the number of rows — the same answer on every size.
+MAX_USED_COLUMNS = 1024
+
+
+def _absurd(rows: int, cols: int) -> bool:
+    return rows * max(cols, 1) > MAX_USED_CELLS or cols > MAX_USED_COLUMNS
 
 
 @dataclass
@@ -443,12 +450,12 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True)
 def _refused_sheet(z, meta, part: str, pc) -> RawSheet | None:
     """A sheet whose used range is absurd → a RawSheet that says so (never handed to calamine)."""
     scan = _scan_sheet(z, part)
-    if scan.max_row * max(scan.max_col, 1) <= MAX_USED_CELLS:
+    if not _absurd(scan.max_row, scan.max_col):
         return None
     rows, cols, down, right = used_extent(z, part)
-    if rows * max(cols, 1) <= MAX_USED_CELLS:
+    if not _absurd(rows, cols):
         return None  # the far cells hold no value: calamine skips them
-    wide = cols > 256 and right
+    wide = cols > MAX_USED_COLUMNS and right
     far = "、".join(dict.fromkeys(c for c in ((right if wide else ""), (down if not wide or rows > 20_000 else "")) if c))
     hidden = meta.visible != pc.SheetVisibleEnum.Visible
     message = (f"工作表“{meta.name}”的 {far} 有内容，已用区域达到 A1:{column_letter(cols - 1)}{rows}"

@@ -47,6 +47,10 @@ def _profile(args):
 def cmd_export(args) -> int:
     profile = _profile(args)
     book = load(args.workbook)
+    from ..cli import unreadable
+    blocked = unreadable(book, "托收盘")  # no bank file from a workbook that could not be fully read
+    if blocked is not None:
+        return report(blocked)
     data, changes = export_batch(book.ledger, args.period, profile, args.as_of or today())
     if not data:
         return write_and_report(book, changes)

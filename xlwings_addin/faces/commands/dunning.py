@@ -25,7 +25,7 @@ def cmd_dunning(args) -> int:
 
 
 def cmd_export_sms(args) -> int:
-    from ..cli import report, today
+    from ..cli import report, today, unreadable
     from ...jobs.dunning import job_sms
     from ...jobs.ledger import apply_to_file, load
     from ...exchange.sms import sms_file_name, write_sms_csv
@@ -33,6 +33,9 @@ def cmd_export_sms(args) -> int:
 
     as_of = args.as_of or today()
     book = load(args.workbook)
+    blocked = unreadable(book, "短信提醒")  # no SMS file from a workbook that could not be fully read
+    if blocked is not None:
+        return report(blocked)
     check_not_open(book.path)  # refuse before writing the file, so file and 操作日志 agree
     changes, export = job_sms(book.ledger, as_of)
     apply_to_file(book, changes)
@@ -42,13 +45,16 @@ def cmd_export_sms(args) -> int:
 
 
 def cmd_hang_list(args) -> int:
-    from ..cli import report, today
+    from ..cli import report, today, unreadable
     from ...jobs.dunning import job_hang_list, posting_sheet
     from ...jobs.ledger import apply_to_file, load
     from ...workbook.writer import check_not_open, write_new_workbook
 
     as_of = args.as_of or today()
     book = load(args.workbook)
+    blocked = unreadable(book, "挂牌公示")
+    if blocked is not None:
+        return report(blocked)
     changes, hang = job_hang_list(book.ledger, as_of)
     for h in hang.waiting:
         print(f"  待审批：{h.room}（提议 {h.proposed_on:%Y-%m-%d}，欠费 {h.periods or ''} 期）")
