@@ -91,6 +91,10 @@ def cmd_import(args) -> int:
 
 def cmd_receive(args) -> int:
     book = load(args.workbook)
+    from ..cli import unreadable
+    blocked = unreadable(book, "收款")  # no receipt for a payment that could not be recorded
+    if blocked is not None:
+        return report(blocked)
     changes, context = receive(book.ledger, args.room, args.amount, args.channel, args.date or today(),
                                period=args.period, operator=args.operator or "", receipt_no=args.receipt_no or "",
                                note=args.note or "", existing_receipts=raw_receipt_numbers(book.path))
