@@ -1,11 +1,16 @@
-"""Run the hostile-input corpus and the kill-during-save trials; print the counts (issue 8).
+"""Run the hostile-input corpus and the kill-during-save trials; print the counts (issues 8 and 14).
 
-    /work/venv/bin/python scripts/hostile_report.py [--kills 30] [--keep DIR]
+    .venv/bin/python scripts/hostile_report.py [--kills 30] [--keep DIR]
 
-Cases tried, refusals, 问题 rows, crashes (must be 0), data lost (must be 0),
-cases not as expected, and the outcome of each ``feebook run`` killed with
-SIGKILL at a random moment (old file / old file with a temp left mid-write /
-complete new file / broken — must be 0).  Exit code 1 if anything is wrong.
+Cases tried (and per defect of issue 14), refusals, 问题 rows, crashes,
+tracebacks (a Python traceback or "程序内部错误" on the terminal), silent drops
+(cases with a data row neither parsed nor named in 问题) and the rows lost,
+misleading results (exit 0 for a workbook that is not fine, figures published
+from a workbook that could not be fully read, figures unlike the hand-worked
+ones), cases not as expected — all must be 0 except the case counts — and the
+outcome of each ``feebook run`` killed with SIGKILL at a random moment (old
+file / old file with a temp left mid-write / complete new file / broken — must
+be 0).  Exit code 1 if anything is wrong.
 """
 from __future__ import annotations
 
@@ -38,7 +43,9 @@ def main(argv=None) -> int:
         mark = "ok " if not o.failures else "BAD"
         what = (f"refused, exit {o.exit_code}: {o.stderr.strip().splitlines()[-1] if o.stderr.strip() else ''}"
                 if o.unchanged is not None else f"exit {o.exit_code}, 问题 {len(o.problems)} 行")
-        print(f"  [{mark}] {o.case:40s} {what[:110]}")
+        case = next(c for c in hc.CASES if c.name == o.case)
+        tag = f"{case.defect:>5s}" if case.defect else "     "
+        print(f"  [{mark}] {tag} {o.case:40s} {what[:110]}")
         for f in o.failures:
             print(f"        {f[:300]}")
     if skipped:
@@ -46,6 +53,13 @@ def main(argv=None) -> int:
     counts = hc.counts(outcomes)
     for k, v in counts.items():
         print(f"{k:>24}: {v}")
+    defects: dict[str, int] = {}
+    for c in hc.available_cases():
+        if c.defect:
+            key = c.defect.rstrip("abcd")
+            defects[key] = defects.get(key, 0) + 1
+    print(f"{'issue 14 cases':>24}: {sum(defects.values())} "
+          f"({', '.join(f'{k}: {v}' for k, v in sorted(defects.items(), key=lambda kv: int(kv[0].split('.')[1])))})")
 
     kills = {"trials": 0, "broken": 0, "failures": []}
     if args.kills:
@@ -64,7 +78,8 @@ def main(argv=None) -> int:
               f"{kills['old_mid_write']}, complete new file {kills['new']}, broken {kills['broken']}")
         for f in kills["failures"]:
             print(f"  {f}")
-    bad = counts["crashes"] or counts["data lost (rows)"] or counts["cases not as expected"] or kills["broken"]
+    bad = (counts["crashes"] or counts["tracebacks"] or counts["data lost (rows)"] or counts["misleading results"]
+           or counts["cases not as expected"] or kills["broken"])
     return 1 if bad else 0
 
 

@@ -531,6 +531,11 @@ def run_case(case: Case, folder: Path) -> Outcome:
             fail.append("refusal message is not Chinese")
         if not outcome.unchanged:
             fail.append("a refused file was changed")
+        if case.check:
+            msg = case.check(path, outcome)
+            if msg:
+                fail.append(msg)
+                outcome.misleading.append(msg)
         return outcome
     if crashed:
         return outcome
@@ -885,6 +890,80 @@ ROUND_TWO: list[Case] = [
         Want(ERR, "收款", "F4", "冲销收据号“R999”不存在"), Want(ERR, "收款", "F6", "已被冲销过")], exact=True),
     _case("reversals_check", _pay_reversals, command=["check", "--as-of", AS_OF], defect="14.10",
           output="收款!F6 收据“R002”已被冲销过"),
+]
+
+
+# 14.7 / 14.11: an owner name carrying WordprocessingML (a live DDEAUTO field) and a long 账户名
+INJECTED_OWNER = ('张三</w:t></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>'
+                  ' DDEAUTO c:\\windows\\system32\\cmd.exe "/k calc" </w:instrText></w:r><w:r>'
+                  '<w:fldChar w:fldCharType="end"/></w:r><w:r><w:t>')
+LONG_ACCOUNT_NAME = "欧阳" + "深圳市示例花园物业服务有限公司代收账户专户"  # 23 characters = 46 GBK bytes > 40
+
+
+def _owner_injected(book: Book) -> None:
+    book.sheets["收款"] = book.sheets["收款"][:2]  # 1-1-102 keeps owing its 671.25
+    book.sheets["房屋"][2][4] = Text(INJECTED_OWNER)
+
+
+_FIELD_CODE = re.compile(rb"<w:fldChar\b[^>]*>|<w:instrText\b[^>]*>[^<]*|<w:fldSimple\b[^>]*>")
+
+
+def field_codes(docx: Path) -> list[bytes]:
+    """Field-code elements in a .docx (escaped text that merely looks like one is not counted)."""
+    with zipfile.ZipFile(docx) as z:
+        return [m.group(0) for n in z.namelist() if n.endswith(".xml") for m in _FIELD_CODE.finditer(z.read(n))]
+
+
+def _check_receipt(path: Path, outcome) -> Optional[str]:
+    from xlwings_addin.documents.receipt import template_path
+    docs = list((path.parent / "out").glob("*.docx"))
+    if len(docs) != 1:
+        return f"expected one receipt, found {docs}"
+    extra = field_codes(docs[0])
+    if extra != field_codes(template_path()):
+        return f"the receipt carries field codes its template does not: {extra[:3]}"
+    if INJECTED_OWNER in outcome.stdout or "张三<" in outcome.stdout:
+        return "the terminal shows the owner's full name"
+    return None
+
+
+def _check_no_letters(path: Path, outcome) -> Optional[str]:
+    docs = list((path.parent / "out").rglob("*.docx")) if (path.parent / "out").exists() else []
+    return f"letters written although the workbook is locked: {docs}" if docs else None
+
+
+def _lock_file(path: Path) -> None:
+    path.with_name("~$" + path.name).write_text("x")
+
+
+def _bank_account(book: Book) -> None:
+    book.sheets["收款"] = book.sheets["收款"][:2]  # 1-1-102 keeps owing its 671.25
+    rows = book.sheets["房屋"]
+    rows[0] += ["托收", "开户银行", "银行账号", "账户名"]
+    rows[1] += ["否", None, None, None]
+    rows[2] += ["是", "示例银行", Text("6222020200001234567"), LONG_ACCOUNT_NAME]
+    rows[3] += ["否", None, None, None]
+
+
+def _check_account_masked(path: Path, outcome) -> Optional[str]:
+    shown = outcome.stdout + outcome.stderr
+    return "the terminal shows the full 账户名" if LONG_ACCOUNT_NAME in shown else None
+
+
+ROUND_TWO += [
+    _case("receipt_owner_name_injection", _owner_injected, defect="14.7", exit_code=0,
+          command=["receive", "--room", "1-1-102", "--amount", "671.25", "--channel", "现金", "--date", "2026-03-01",
+                   "--note", INJECTED_OWNER, "--out", "{out}"], check=_check_receipt, writes_problems=False),
+    _case("letters_while_open_in_excel", lambda b: None, after=_lock_file, defect="14.8",
+          command=["letters", "--kind", "催缴函", "--as-of", AS_OF, "--out", "{out}"], refusal="正在被",
+          check=_check_no_letters),
+    _case("schedule_every_job_skipped_for_a_lock", lambda b: None, after=_lock_file, defect="14.11",
+          command=["schedule", "--once", "--as-of", "2026-10-25", "--out", "{out}"],
+          refusal="所有任务都因工作簿被占用而跳过"),
+    _case("bank_export_refusal_masks_account_name", _bank_account, defect="14.11",
+          command=["bank", "export", "{book}", "--period", "2026Q1", "--bank", "fixed_gbk", "--out", "{out}",
+                   "--as-of", AS_OF],
+          problems=[Want(ERR, "房屋", "A3", "不能写入托收盘")], check=_check_account_masked),
 ]
 
 
