@@ -306,15 +306,33 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
                 for m in _MERGE_RE.finditer(data):
                     if m.end() > len(tail):
                         scan.merges.append(m.group(1).decode())
-            rows = _ROW_NO.findall(data)
-            if rows:
-                scan.max_row = max(scan.max_row, max(map(int, rows)))
-            cols = set(_CELL_COL.findall(data))
-            if cols:
-                widest = max(cols, key=lambda c: (len(c), c))
-                scan.max_col = max(scan.max_col, _letters_value(widest))
+            max_row, max_col = _rough_extent(data)
+            scan.max_row = max(scan.max_row, max_row)
+            scan.max_col = max(scan.max_col, max_col)
             tail = data[-256:]
     return scan
+
+
+_ROW_FAST = re.compile(rb'<row r="(\d+)"')
+_COL_FAST = re.compile(rb'<c r="([A-Z]+)')
+
+
+def _rough_extent(data: bytes) -> tuple[int, int]:
+    """Highest row number and widest column (1-based) named by any row/cell element in ``data``.
+
+    Excel and openpyxl write ``r`` first (``<row r="5"``, ``<c r="B5"``): those are found by a
+    literal-prefix regex at C speed.  When some element is written otherwise (other attribute
+    order, a namespace prefix), the slower general expressions are used for this chunk.
+    """
+    rows = _ROW_FAST.findall(data)
+    if len(rows) != data.count(b"<row ") + data.count(b"<row>") or b":row" in data:
+        rows = _ROW_NO.findall(data)
+    cols = set(_COL_FAST.findall(data))
+    if data.count(b'<c r="') != data.count(b"<c ") + data.count(b"<c>") or b":c " in data:
+        cols = set(_CELL_COL.findall(data))
+    max_row = max(map(int, rows)) if rows else 0
+    max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
+    return max_row, max_col
 
 
 _VALUE_CELL = re.compile(
