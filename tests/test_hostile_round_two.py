@@ -137,3 +137,25 @@ def test_near_sheet_names():
     assert near_sheet_names("应收", names) == ["应收(2025-2026)"]
     assert near_sheet_names("参数", names) == ["参数设置"]
     assert near_sheet_names("减免", names) == []  # nothing like it: an optional sheet may be absent
+
+
+@pytest.mark.parametrize("cell", [
+    b'<c t="n" r="XFD7"><v>5</v></c>',  # r not the first attribute
+    b'<c r="ZZZ7" t="n"><v>5</v></c>',  # three-letter column 18,278
+])
+def test_far_value_found_whatever_the_attribute_order(tmp_path, cell):
+    from xlwings_addin.workbook.reader import read_workbook
+
+    path = hc.save_book(hc.Book(), tmp_path / "far.xlsx")
+    hc._zip_replace(path, "应收", b"</sheetData>", b'<row r="7">' + cell + b"</row></sheetData>")
+    sheet = read_workbook(path, ["应收"])["应收"]
+    assert sheet.refused and sheet.rows == [] and sheet.refused_cell == cell.split(b'r="')[1].split(b'"')[0].decode()
+
+
+def test_far_styled_cell_without_a_value_is_read_normally(tmp_path):
+    from xlwings_addin.workbook.reader import read_workbook
+
+    path = hc.save_book(hc.Book(), tmp_path / "styled.xlsx")
+    hc._zip_replace(path, "应收", b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>')
+    sheet = read_workbook(path, ["应收"])["应收"]
+    assert not sheet.refused and [r for r, _v in sheet.rows] == [2, 3]  # the two 应收 rows of the base book
