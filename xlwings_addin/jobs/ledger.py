@@ -80,12 +80,13 @@ def withhold_results(changes: Changes, ledger: Optional[Ledger] = None) -> Chang
     问题 sheet and the 操作日志 entry are written; every result sheet is left as
     it was and no row is appended anywhere, and the summary says so.
     """
-    problems = list(changes.problems)
-    if ledger is not None:
-        problems += [p for p in ledger.problems if p not in problems]
-    blocking = blocking_problems(problems)
+    blocking = blocking_problems(changes.problems) or (blocking_problems(ledger.problems) if ledger else [])
     if not blocking:
         return changes
+    problems = list(changes.problems)
+    if ledger is not None:
+        seen = set(problems)
+        problems += [p for p in ledger.problems if p not in seen]
     if not changes.problems:
         changes.problems = problems
     kept = {schema.PROBLEMS: problems_sheet(changes.problems)}
