@@ -152,6 +152,17 @@ def package_xml(z: zipfile.ZipFile, member: str):
         raise WorkbookError(f"工作簿“{name}”已损坏，无法读取（{member}：{e}），请从 备份 文件夹恢复") from None
 
 
+def _refuse_doctype(z: zipfile.ZipFile, members) -> None:
+    """Refuse parts that declare a DOCTYPE (checked on their first 4 KB, where it must stand)."""
+    names = set(z.namelist())
+    for member in members:
+        if member in names:
+            with z.open(member) as f:
+                if _DOCTYPE.search(f.read(4096)):
+                    raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{member} 含 DOCTYPE"
+                                        f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
+
+
 def sheet_parts(z: zipfile.ZipFile) -> list[dict]:
     """Worksheets of the package in workbook order: dicts name, sheetId, rid, part, state."""
     wb = package_xml(z, "xl/workbook.xml")
@@ -443,6 +454,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True)
     try:
         with zipfile.ZipFile(path) as z:
             parts = {p["name"]: p for p in sheet_parts(z)}
+            _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
             book = pc.CalamineWorkbook.from_path(str(path))
             try:
                 result: dict[str, RawSheet] = {}
