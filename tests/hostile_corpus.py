@@ -800,14 +800,14 @@ def _doctype(prefix: bytes) -> Callable[[bytes], bytes]:
     return edit
 
 
-def _shared_strings_laughs(path: Path) -> None:
-    """Give the package a sharedStrings part that opens with a "billion laughs" DOCTYPE."""
+def _styles_laughs(path: Path) -> None:
+    """The package's styles part opens with a "billion laughs" DOCTYPE."""
     with zipfile.ZipFile(path) as z:
         items = [(i, z.read(i.filename)) for i in z.infolist()]
-    assert any(i.filename == "xl/sharedStrings.xml" for i, _d in items)  # openpyxl always writes one
+    assert any(i.filename == "xl/styles.xml" for i, _d in items)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for info, data in items:
-            if info.filename == "xl/sharedStrings.xml":
+            if info.filename == "xl/styles.xml":
                 data = _LAUGHS + data.split(b"?>", 1)[-1]
             z.writestr(info, data)
 
@@ -889,8 +889,8 @@ ROUND_TWO: list[Case] = [
     _raw_case("workbook_xml_billion_laughs", _workbook_xml(_doctype(_LAUGHS)), "DOCTYPE", defect="14.5a"),
     _case("sheet_xml_external_entity", lambda b: None, defect="14.5a", refusal="DOCTYPE", exit_code=2,
           after=lambda p: _zip_replace(p, "收款", b"<worksheet", _XXE + b"<worksheet")),
-    _case("shared_strings_billion_laughs", lambda b: None, defect="14.5a", refusal="DOCTYPE", exit_code=2,
-          after=_shared_strings_laughs),
+    _case("styles_billion_laughs", lambda b: None, defect="14.5a", refusal="DOCTYPE", exit_code=2,
+          after=_styles_laughs),
     _case("value_in_XFD1048576", lambda b: None, after=_far_value("XFD1048576"), defect="14.5b", problems=[
         Want(ERR, "应收", "XFD1048576", "超出可读取的范围")], exact=True, **RUN_BLOCKED),
     _case("value_in_XFD2", lambda b: None, after=_far_value_row2, defect="14.5b", problems=[
