@@ -22,7 +22,7 @@ from ..engine.late_fee import late_fee_formula
 from ..engine.rates import collection_rates
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
-from ..ledger.records import ERROR, Charge, Ledger, Problem
+from ..ledger.records import ERROR, Charge, Ledger, Problem, Source
 from ..workbook.cache import load_ledger
 from ..workbook.reader import file_digest, read_workbook
 from ..workbook.writer import Formula, SheetOutput, save_changes
@@ -227,7 +227,6 @@ def point_at_cells(ledger: Ledger, problems) -> list[Problem]:
         if p.sheet == schema.PAYMENTS and columns:
             for phrase, header in _POINT_AT:
                 if phrase in p.message:
-                    from ..ledger.records import Source
                     cell = cell_of(Source(p.sheet, p.cell), header, columns).cell
                     p = Problem(p.level, p.sheet, cell, p.message, p.blocking)
                     break
