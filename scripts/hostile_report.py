@@ -29,7 +29,9 @@ import hostile_corpus as hc  # noqa: E402
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=30, help="kill-during-save trials (default 30)")
+    parser.add_argument("--kills", type=int, default=30, help="kill-during-save trials of `run` (default 30)")
+    parser.add_argument("--bill-kills", type=int, default=0,
+                        help="kill-during-save trials of `bill --period 2027Q1` (appends 应收 rows; default 0)")
     parser.add_argument("--keep", help="folder to keep the generated workbooks in (default: a temp folder)")
     args = parser.parse_args(argv)
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hostile-"))
@@ -78,6 +80,24 @@ def main(argv=None) -> int:
               f"{kills['old_mid_write']}, complete new file {kills['new']}, broken {kills['broken']}")
         for f in kills["failures"]:
             print(f"  {f}")
+    if args.bill_kills:
+        from xlwings_addin.demo import build_demo_workbook
+        from xlwings_addin.jobs.ledger import apply_to_file, job_bill, load
+
+        book = folder / "kill-bill" / "示例花园_收费大表.xlsx"
+        book.parent.mkdir(parents=True, exist_ok=True)
+        for period in build_demo_workbook(book, as_of=dt.date(2026, 11, 22)):
+            loaded = load(book)
+            apply_to_file(loaded, job_bill(loaded.ledger, period))
+        t0 = time.monotonic()
+        bill = hc.kill_trials(book, folder / "kill-bill" / "trials", trials=args.bill_kills, seed=14,
+                              command=("bill", "--period", "2027Q1"))
+        print(f"Kill during save: {bill['trials']} × SIGKILL of `feebook bill --period 2027Q1` "
+              f"({time.monotonic() - t0:.1f} s): old file {bill['old']}, old file with a temp left mid-write "
+              f"{bill['old_mid_write']}, complete new file {bill['new']}, broken {bill['broken']}")
+        for f in bill["failures"]:
+            print(f"  {f}")
+        kills["broken"] = kills.get("broken", 0) + bill["broken"]
     bad = (counts["crashes"] or counts["tracebacks"] or counts["data lost (rows)"] or counts["misleading results"]
            or counts["cases not as expected"] or kills["broken"])
     return 1 if bad else 0
