@@ -21,10 +21,10 @@ def counted(monkeypatch, tmp_path):
     calls: list[str] = []
     real = parse.parse_sheet
 
-    def parse_sheet(name, raw):
+    def parse_sheet(name, raw, *more):
         if name in raw:
             calls.append(name)
-        return real(name, raw)
+        return real(name, raw, *more)
 
     monkeypatch.setattr(cache.parse, "parse_sheet", parse_sheet)
     return calls

@@ -50,6 +50,8 @@ def test_corpus_counts_add_up(tmp_path):
     outcomes = [hc.run_case(c, tmp_path / c.name) for c in cases]
     counts = hc.counts(outcomes)
     assert counts["crashes"] == 0 and counts["data lost (rows)"] == 0 and counts["cases not as expected"] == 0
+    # issue 14: no traceback, no silently dropped row, nothing misleading
+    assert counts["tracebacks"] == 0 and counts["silent drops (cases)"] == 0 and counts["misleading results"] == 0
     assert counts["refusals"] == sum(1 for c in cases if c.refuses)
     assert counts["cases tried"] == len(cases)
 

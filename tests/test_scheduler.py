@@ -104,7 +104,7 @@ def test_a_workbook_open_in_excel_is_skipped_with_a_warning(demo_copy, tmp_path)
     assert "跳过" in (out / sch.LOG_NAME).read_text(encoding="utf-8")
     assert not (out / "2026-10-25").exists()
     rc = main(["schedule", str(demo_copy), "--once", "--as-of", "2026-10-25", "--out", str(out)])
-    assert rc == 0  # a skip is not a failure
+    assert rc == 1  # issue 14: every due job skipped for the lock means nothing was done — not a success
 
 
 def test_scheduler_uses_its_own_instance_and_survives_exceptions(tmp_path, monkeypatch):

@@ -32,7 +32,9 @@ def render_receipt(context: dict, out_dir: Path, template: Optional[Path] = None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = DocxTemplate(str(template or template_path(workbook)))
-    doc.render(context)
+    # every value is escaped: an owner name or --note carrying WordprocessingML (a DDEAUTO field,
+    # a run with its own formatting) is shown as text, never inserted as XML
+    doc.render(context, autoescape=True)
     path = out_dir / safe_filename(f"收据_{context['receipt_no']}_{context['room']}.docx")
     doc.save(str(path))
     return path

@@ -436,7 +436,7 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
     payments, reversal_problems = net_reversals([p for p in ledger.payments if p.paid_on <= as_of])
     problems.extend(reversal_problems)
     charges_by_room = defaultdict(list)
-    for c in _net_credit_notes(ledger.charges):
+    for c in _net_credit_notes(ledger.charges, problems):
         charges_by_room[c.room].append(c)
     payments_by_room = defaultdict(list)
     for p in payments:
@@ -459,25 +459,73 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
     return AllocationResult(as_of, accounts, tuple(problems))
 
 
-def _net_credit_notes(charges) -> list[Charge]:
-    """Negative 应收 rows (红冲, typed by hand) reduce the charge of the same unit, period and item."""
+def _net_credit_notes(charges, problems: Optional[list] = None) -> list[Charge]:
+    """Negative 应收 rows (红冲, typed by hand) are credits to the unit, never dropped.
+
+    A credit first reduces the charges of the same unit, period and item; what
+    is left (nothing billed for that period, or a credit larger than the charge)
+    reduces the unit's other charges — the same item first, then any, oldest
+    due first — so money already paid against them becomes 预存.  A credit
+    larger than everything the unit was ever billed is reported (warning at
+    the credit's cell) rather than lost silently.
+
+    Example: 750.00 billed 2026Q1 and paid; a −500.00 row for 2026Q2 (nothing
+    billed) cuts Q1 to 250.00, so 500.00 of the payment is 预存.
+    """
     if not any(c.amount < ZERO for c in charges):
         return list(charges)
     groups: dict = defaultdict(list)
     for c in charges:
         groups[(c.room, c.period, c.item_code)].append(c)
-    out = []
+    kept: dict = {}  # id of a positive charge → its amount after credits
+    order: list = []
+    leftovers = []  # (credit row, amount still to apply)
     for group in groups.values():
-        if all(c.amount >= 0 for c in group):
-            out.extend(group)
-            continue
         positives = sorted((c for c in group if c.amount > 0), key=lambda c: c.due_date)
-        credit = -sum((c.amount for c in group if c.amount < 0), ZERO)
         for c in positives:
-            cut = min(credit, c.amount)
-            credit -= cut
-            if c.amount - cut > 0:
-                out.append(dataclasses.replace(c, amount=c.amount - cut))
+            kept[id(c)] = c.amount
+            order.append(c)
+        credits = [c for c in group if c.amount < 0]
+        for credit_row in credits:
+            credit = -credit_row.amount
+            for c in positives:
+                cut = min(credit, kept[id(c)])
+                kept[id(c)] -= cut
+                credit -= cut
+            if credit > 0:
+                leftovers.append((credit_row, credit))
+    by_room: dict = defaultdict(list)
+    for c in order:
+        by_room[c.room].append(c)
+    for credit_row, credit in leftovers:
+        others = sorted(by_room.get(credit_row.room, []),
+                        key=lambda c: (c.item_code != credit_row.item_code, c.due_date, c.bill_no))
+        applied = []
+        for c in others:
+            cut = min(credit, kept[id(c)])
+            if cut > 0:
+                kept[id(c)] -= cut
+                credit -= cut
+                applied.append(f"{c.period} {c.item_code} {cut}")
+        if problems is not None:
+            if applied:
+                problems.append(Problem.warning(
+                    credit_row.source, f"红冲 {credit_row.amount}：{credit_row.period} {credit_row.item_code} 的应收不足以冲减，"
+                                       f"已冲减该户其他应收（{'；'.join(applied)}），已缴部分转为预存"))
+            if credit > 0:
+                problems.append(Problem.warning(
+                    credit_row.source, f"红冲 {credit_row.amount} 超过该户全部应收，{credit} 元无可冲减的应收，"
+                                       f"未计入（请核对，或改为退款/预存收款）"))
+    out = []
+    for c in charges:
+        if c.amount < 0:
+            continue
+        if c.amount == 0:
+            out.append(c)
+            continue
+        amount = kept[id(c)]
+        if amount > 0:
+            out.append(c if amount == c.amount else dataclasses.replace(c, amount=amount))
     return out
 
 

@@ -160,6 +160,17 @@ def report(changes: Changes, out=None) -> int:
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
+def unreadable(book, action: str):
+    """Changes that only report, when the workbook cannot be fully read (no documents, no figures)."""
+    from ..jobs.ledger import WITHHELD_NOTE, blocking_problems
+
+    if not blocking_problems(book.ledger.problems):
+        return None
+    changes = Changes(action, problems=list(book.ledger.problems))
+    changes.summary.append(WITHHELD_NOTE.replace("本次未更新任何结果表，只写入了“问题”和“操作日志”", "本次未生成任何文件"))
+    return changes
+
+
 def write_and_report(book, changes: Changes) -> int:
     if changes.writes:
         apply_to_file(book, changes)
@@ -169,7 +180,7 @@ def write_and_report(book, changes: Changes) -> int:
 
 def cmd_check(args) -> int:
     book = load(args.workbook)
-    return report(job_check(book.ledger))
+    return report(job_check(book.ledger, args.as_of or today()))
 
 
 def cmd_bill(args) -> int:
@@ -195,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="校验工作簿（只读，不写入）")
     p.add_argument("workbook")
+    add_as_of(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("bill", help="计费：把一个期间的应收写入“应收”表（重复运行不会重复计费）")

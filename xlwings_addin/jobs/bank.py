@@ -56,6 +56,7 @@ from typing import Iterable, Optional
 
 from ..ledger import schema
 from ..engine.allocation import allocate
+from ..engine.dunning import mask_name
 from .ledger import Changes, problems_sheet, refresh_after_posting
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
@@ -195,7 +196,9 @@ def plan_batch(ledger: Ledger, period: Period, profile: BankProfile, as_of: dt.d
         try:
             _render_fields(profile, profile.export.detail, _line_values(line, probe, profile))
         except ValueError as exc:
-            plan.problems.append(Problem.error(unit.source, f"房号 {unit.room} 不能写入托收盘：{exc}，未列入"))
+            # the terminal and 问题 never show a full 账户名 (personal data): mask it in the message
+            text = str(exc).replace(name, mask_name(name)) if name else str(exc)
+            plan.problems.append(Problem.error(unit.source, f"房号 {unit.room} 不能写入托收盘：{text}，未列入"))
             plan.rejected.append(unit.room)
             continue
         bills = tuple(c.charge.bill_no for c in owing)

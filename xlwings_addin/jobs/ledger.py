@@ -66,8 +66,48 @@ def read_inputs(path):
     return read_workbook(path, schema.INPUT_SHEETS, clean=False)
 
 
+def blocking_problems(problems) -> list[Problem]:
+    """Problems that mean the workbook could not be fully read (no figures may be published)."""
+    return [p for p in problems if getattr(p, "blocking", False)]
+
+
+WITHHELD_NOTE = "工作簿无法完整读取（见“问题”表中标注“本次未更新结果表”的错误），本次未更新任何结果表，只写入了“问题”和“操作日志”"
+
+
+def withhold_results(changes: Changes, ledger: Optional[Ledger] = None) -> Changes:
+    """A workbook the engine cannot fully read never publishes figures.
+
+    When a required sheet or column is unusable (a blocking problem), only the
+    问题 sheet and the 操作日志 entry are written; every result sheet is left as
+    it was and no row is appended anywhere, and the summary says so.
+    """
+    blocking = blocking_problems(changes.problems) or (blocking_problems(ledger.problems) if ledger else [])
+    if not blocking:
+        return changes
+    problems = list(changes.problems)
+    if ledger is not None:
+        seen = set(problems)
+        problems += [p for p in ledger.problems if p not in seen]
+    if not changes.problems:
+        changes.problems = problems
+    kept = {schema.PROBLEMS: problems_sheet(changes.problems)}
+    dropped = [name for name in changes.replace if name != schema.PROBLEMS]
+    dropped += [name for name, rows in changes.append.items() if rows]
+    changes.replace = kept
+    changes.append = {}
+    note = WITHHELD_NOTE + (f"（未写入：{'、'.join(dict.fromkeys(dropped))}）" if dropped else "")
+    changes.audit = [{"操作": changes.action + "（未更新结果表）", "数量": len(blocking),
+                      "说明": note[:500]}]
+    changes.summary = [note]
+    return changes
+
+
 def apply_to_file(book: LoadedBook, changes: Changes) -> None:
-    """Write the changes atomically, refusing if the file changed since it was read."""
+    """Write the changes atomically, refusing if the file changed since it was read.
+
+    A workbook with a blocking problem gets only 问题 and 操作日志 (see :func:`withhold_results`).
+    """
+    withhold_results(changes, book.ledger)
     audit = list(changes.audit) or [{"操作": changes.action, "数量": 0, "说明": "；".join(changes.summary)[:500]}]
     save_changes(book.path, replace=changes.replace, append=changes.append, audit=audit,
                  expect_digest=book.digest)
@@ -180,8 +220,71 @@ def empty_ledger_hints(ledger: Ledger) -> list[str]:
             f"2. {'；'.join(missing)}；然后计费（feebook bill）。填写说明见“使用说明”表。"]
 
 
-def job_check(ledger: Ledger) -> Changes:
-    changes = Changes("校验", problems=list(ledger.problems) + company_problems(ledger))
+
+def date_problems(ledger: Ledger, as_of: dt.date) -> list[Problem]:
+    """Dates that parse but are implausible for a run as of ``as_of`` (a year typo such as 2062).
+
+    A date more than a year after ``as_of`` is an error at its cell (the record
+    is not counted in this run, and would silently be left out); a 收款日期 more
+    than a year before the ledger's first 应收 period is a warning.
+    """
+    problems: list[Problem] = []
+    latest = as_of + dt.timedelta(days=366)
+    first = min((c.period.start for c in ledger.charges), default=None)
+    earliest = first - dt.timedelta(days=366) if first else None
+    checks = [("payments", "paid_on", "收款日期"), ("charges", "due_date", "应缴日期"), ("waivers", "date", "日期"),
+              ("contacts", "date", "日期"), ("contacts", "promise_date", "承诺缴费日"),
+              ("plans", "signed_on", "签订日期"), ("plans", "first_due", "首期日期")]
+    for field_name, attr, header in checks:
+        for record in getattr(ledger, field_name):
+            day = getattr(record, attr)
+            if day is None:
+                continue
+            if day > latest:
+                problems.append(Problem.error(
+                    _cell(ledger, record, header), f"“{header}”{day:%Y-%m-%d} 比截至日期 {as_of:%Y-%m-%d} 晚一年以上，"
+                                           f"可能是年份输错；此行本次未计入"))
+            elif field_name == "payments" and earliest and day < earliest:
+                problems.append(Problem.warning(
+                    _cell(ledger, record, header), f"“{header}”{day:%Y-%m-%d} 早于第一个应收期间 {first:%Y-%m-%d} 一年以上，"
+                                           f"请核对年份"))
+    return problems
+
+
+# engine problems about a 收款 row are made at the row's 金额 cell; the value at fault is elsewhere
+_POINT_AT = (("冲销收据号“", "冲销收据号"), ("已被冲销过", "冲销收据号"), ("冲销行房号", "房号"), ("指定期间", "指定期间"))
+
+
+def point_at_cells(ledger: Ledger, problems) -> list[Problem]:
+    """Move a 收款 problem from the 金额 cell to the cell holding the bad value (冲销收据号, 房号, 指定期间)."""
+    from ..workbook.parse import cell_of
+
+    columns = (ledger.layout or {}).get(schema.PAYMENTS)
+    out = []
+    for p in problems:
+        if p.sheet == schema.PAYMENTS and columns:
+            for phrase, header in _POINT_AT:
+                if phrase in p.message:
+                    cell = cell_of(Source(p.sheet, p.cell), header, columns).cell
+                    p = Problem(p.level, p.sheet, cell, p.message, p.blocking)
+                    break
+        out.append(p)
+    return out
+
+
+def _cell(ledger: Ledger, record, header: str):
+    """The cell of ``header`` in the record's row (the record's own cell if the layout is unknown)."""
+    from ..workbook.parse import cell_of
+
+    return cell_of(record.source, header, (ledger.layout or {}).get(record.source.sheet))
+
+
+def job_check(ledger: Ledger, as_of: Optional[dt.date] = None) -> Changes:
+    """Every validation ``run`` does, without writing: parsing, dates, reversals, allocation."""
+    problems = list(ledger.problems) + company_problems(ledger)
+    if as_of is not None:
+        problems += date_problems(ledger, as_of) + point_at_cells(ledger, allocate(ledger, as_of).problems)
+    changes = Changes("校验", problems=problems)
     changes.summary.append(
         f"读取：房屋 {len(ledger.units)} 户，收费项目 {len(ledger.items)} 项，应收 {len(ledger.charges)} 行，"
         f"收款 {len(ledger.payments)} 行；问题 {len(changes.errors)} 个错误，"
@@ -191,6 +294,10 @@ def job_check(ledger: Ledger) -> Changes:
 
 
 def job_bill(ledger: Ledger, period: Period) -> Changes:
+    return withhold_results(_job_bill(ledger, period))
+
+
+def _job_bill(ledger: Ledger, period: Period) -> Changes:
     result = bill_period(ledger, period)
     problems = list(ledger.problems) + list(result.problems)
     changes = Changes("计费", problems=problems)
@@ -218,9 +325,14 @@ def job_bill(ledger: Ledger, period: Period) -> Changes:
 
 
 def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
+    return withhold_results(_job_run(ledger, as_of))
+
+
+def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     allocation = allocate(ledger, as_of)
     held, deposit_problems = deposits_held(ledger, as_of) if ledger.deposits else ([], [])
-    problems = list(ledger.problems) + list(allocation.problems) + deposit_problems
+    problems = (list(ledger.problems) + date_problems(ledger, as_of) + point_at_cells(ledger, allocation.problems)
+                + deposit_problems)
     rate_rows = collection_rates(ledger, allocation)
     changes = Changes("刷新欠费", problems=problems)
     lines = arrears_list(ledger.units, allocation)

@@ -32,6 +32,7 @@ from typing import Iterable, Optional, Sequence
 from ..ledger import schema
 from .bank import locked_rooms, lock_message
 from ..engine.allocation import CASH, PREPAID, allocate
+from ..engine.dunning import mask_name
 from .ledger import Changes, refresh_after_posting
 from ..ledger.money import ZERO, MoneyError, daxie, to_money
 from ..ledger.periods import Period
@@ -168,7 +169,7 @@ def receive(ledger: Ledger, room: str, amount, channel: str, paid_on: dt.date, *
     }]
     changes.audit.append({"操作": f"前台收款 {receipt_no}", "数量": 1,
                           "说明": f"{room} {value:.2f} 元 {channel}"})
-    changes.summary.append(f"收据 {receipt_no}：{room} {unit.owner} 收款 {value:,.2f} 元（{daxie(value)}），{channel}，"
+    changes.summary.append(f"收据 {receipt_no}：{room} {mask_name(unit.owner)} 收款 {value:,.2f} 元（{daxie(value)}），{channel}，"
                            f"{paid_on:%Y-%m-%d}")
     changes.summary.extend(describe(effect))
     unreadable = [p for p in ledger.problems if p.level == "错误" and p.sheet in (schema.PAYMENTS, schema.CHARGES)]

@@ -40,10 +40,13 @@ class Problem:
     sheet: str
     cell: str
     message: str
+    # the workbook cannot be fully read (a required sheet/column missing, a 参数 value unusable…):
+    # no result sheet may be published from it, only 问题 and 操作日志 are written
+    blocking: bool = field(default=False, compare=False)
 
     @classmethod
-    def error(cls, source: Source, message: str) -> "Problem":
-        return cls(ERROR, source.sheet, source.cell, message)
+    def error(cls, source: Source, message: str, blocking: bool = False) -> "Problem":
+        return cls(ERROR, source.sheet, source.cell, message, blocking)
 
     @classmethod
     def warning(cls, source: Source, message: str) -> "Problem":
@@ -426,6 +429,8 @@ class Ledger:
     deposits: tuple[Deposit, ...] = ()
     refunds: tuple[Payment, ...] = ()  # 收款 rows of 渠道 退款 (amount > 0 = paid back), kept apart from payments
     problems: tuple[Problem, ...] = ()
+    # sheet → {header: column index} as read (to name the exact cell of a value); empty when unknown
+    layout: dict = field(default_factory=dict, compare=False, repr=False)
 
     def unit_by_room(self) -> dict[str, Unit]:
         return {u.room: u for u in self.units}

@@ -39,7 +39,7 @@ from ..ledger import records as records_module
 from ..ledger import schema
 from ..ledger.records import Ledger, Source
 from . import parse
-from .reader import check_xlsx_file, read_workbook, sheet_parts
+from .reader import WorkbookError, check_xlsx_file, read_workbook, sheet_parts
 
 _SHARED_PARTS = ("xl/workbook.xml", "xl/sharedStrings.xml", "xl/styles.xml")
 MIN_ROWS_TO_CACHE = 200  # small sheets parse faster than a cache file loads
@@ -86,7 +86,7 @@ def sheet_keys(path: Path) -> dict[str, tuple]:
 def _keys_or_none(path: Path):
     try:
         return sheet_keys(path)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, WorkbookError):
         return None
 
 
@@ -134,28 +134,38 @@ def _unpack(packed) -> list:
 
 
 def _load_entry(file: Path, key: tuple):
+    """(records, problems, header row) of a cached sheet, or None."""
     try:
         with open(file, "rb") as f:
             stored_key, packed, problems = pickle.load(f)
         if stored_key != key:
             return None
-        return _unpack(packed), problems
+        return _unpack(packed[:4]), problems, list(packed[4])
     except Exception:  # missing, truncated, from another version: parse again
         return None
 
 
-def _store_entry(folder: Path, file: Path, key: tuple, records: list, problems: list) -> None:
+def _store_entry(folder: Path, file: Path, key: tuple, records: list, problems: list, headers=()) -> None:
     packed = _pack(records)
     if packed is None:
         return
+    tmp = None
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump((key, packed, problems), f, protocol=pickle.HIGHEST_PROTOCOL)
+            # the header row rides along so that problems can name exact cells of a cached sheet
+            pickle.dump((key, packed + (tuple(headers),), problems), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, file)
+        tmp = None
     except OSError:
-        pass  # a cache that cannot be written only makes the next run slower
+        pass  # a cache that cannot be written (disk full) only makes the next run slower
+    finally:
+        if tmp is not None:  # never leave a half-written temp file behind
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def load_ledger(path) -> Ledger:
@@ -166,6 +176,7 @@ def load_ledger(path) -> Ledger:
         keys = sheet_keys(path) if folder is not None else {}
     except (zipfile.BadZipFile, OSError, KeyError, ValueError):
         folder, keys = None, {}  # let the reader say what is wrong with the file
+    names = sheet_names(path)  # a damaged workbook.xml (DOCTYPE, truncated) is refused here
     reused: dict[str, tuple] = {}
     for name, key in keys.items():
         entry = _load_entry(_entry_file(folder, path, name), key)
@@ -176,10 +187,22 @@ def load_ledger(path) -> Ledger:
     if folder is not None and _keys_or_none(path) != keys:
         # the file was replaced while we read it: cached and fresh sheets may not belong
         # together, so read everything from this version and cache nothing
-        return parse.parse_ledger(read_workbook(path, schema.INPUT_SHEETS, clean=False))
-    fresh = {name: parse.parse_sheet(name, raw) for name in parse.RECORD_SHEETS if name not in reused}
+        return parse.parse_ledger(read_workbook(path, schema.INPUT_SHEETS, clean=False), sheet_names=sheet_names(path))
+    fresh = {name: parse.parse_sheet(name, raw, names) for name in parse.RECORD_SHEETS if name not in reused}
     for name, (records, problems) in fresh.items():
         sheet = raw.get(name)
-        if name in keys and sheet is not None and len(sheet.rows) >= MIN_ROWS_TO_CACHE:
-            _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems)
-    return parse.parse_ledger(raw, parsed={**reused, **fresh})
+        if name in keys and sheet is not None and len(sheet.rows) >= MIN_ROWS_TO_CACHE and not sheet.refused:
+            _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
+    parsed = {name: (records, problems) for name, (records, problems, _h) in reused.items()}
+    parsed.update(fresh)
+    headers = {name: h for name, (_r, _p, h) in reused.items()}
+    return parse.parse_ledger(raw, parsed=parsed, sheet_names=names, headers=headers)
+
+
+def sheet_names(path) -> list[str]:
+    """Every sheet name of the workbook, in order (a damaged package → WorkbookError)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return [p["name"] for p in sheet_parts(z)]
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+        raise WorkbookError(f"工作簿“{Path(path).name}”已损坏，无法读取（{e}），请从 备份 文件夹恢复") from None

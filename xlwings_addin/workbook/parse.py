@@ -9,6 +9,8 @@ message); the row is skipped and the rest of the sheet goes on.
 """
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import functools
 import re
 import unicodedata
@@ -46,6 +48,12 @@ from ..ledger.records import (
 from .raw import RawSheet, column_letter
 
 
+# Dates outside these are typing mistakes (800 read as 1902-03-10, 9999-12-31): the row is a 问题.
+# Dates inside but far from the run's as_of are checked by the jobs (jobs.ledger.date_problems).
+EARLIEST_DATE = dt.date(1990, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
 class BadCell(ValueError):
     """Raised inside a row parser: the row is skipped and becomes a 问题 row."""
 
@@ -55,7 +63,10 @@ class BadCell(ValueError):
 
 
 _INT_LIMIT = 2.0**53
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# control characters and invisible format characters (zero-width space, BOM, direction marks);
+# U+200D (zero-width joiner) is kept: it is part of emoji sequences
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 def clean_text(value) -> str:
@@ -83,7 +94,9 @@ _SPACES = re.compile(r"\s+")
 def clean_room(value) -> str:
     """房号 without any whitespace, full-width folded: ' 1-1-101 ' and '１-１-１０１' → '1-1-101'."""
     text = clean_text(value)
-    return _SPACES.sub("", text) if " " in text or not text.isprintable() else text
+    if " " in text or not text.isprintable():
+        text = _INVISIBLE.sub("", _SPACES.sub("", text))
+    return text
 
 
 def _is_blank(value) -> bool:
@@ -123,13 +136,14 @@ def _converted(raw, convert: Callable) -> tuple:
 class Row:
     """One data row of a sheet, read by header."""
 
-    __slots__ = ("sheet", "columns", "excel_row", "values", "uncached", "letters")
+    __slots__ = ("sheet", "columns", "excel_row", "values", "uncached", "letters", "errors")
 
     def __init__(self, sheet: RawSheet, columns: dict[str, int], excel_row: int, values: list,
                  letters: Optional[dict[str, str]] = None):
         self.sheet, self.columns, self.excel_row, self.values = sheet, columns, excel_row, values
         self.uncached = sheet.uncached_formulas
         self.letters = letters if letters is not None else {h: column_letter(c) for h, c in columns.items()}
+        self.errors = getattr(sheet, "error_cells", None)
 
     def cell(self, header: str) -> str:
         letter = self.letters.get(header)
@@ -144,6 +158,9 @@ class Row:
             return None
         if self.uncached and (self.excel_row, col) in self.uncached:
             raise BadCell(header, f"“{header}”是公式但没有计算结果，请在 Excel 中重新计算并保存")
+        if self.errors and (self.excel_row, col) in self.errors:
+            raise BadCell(header, f"“{header}”是错误值 {self.errors[(self.excel_row, col)]}（公式出错或引用已删除），"
+                                  f"请在 Excel 中修正")
         value = self.values[col]
         if value.__class__ is float and value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
             return int(value)  # a reader that leaves whole numbers as float (calamine)
@@ -189,7 +206,11 @@ class Row:
         return int(value)
 
     def date(self, header: str, required: bool = True):
-        return self._convert(header, required, parse_date)
+        value = self._convert(header, required, parse_date)
+        if value is not None and not (EARLIEST_DATE <= value <= LATEST_DATE):
+            raise BadCell(header, f"“{header}”{value:%Y-%m-%d} 不在合理范围（{EARLIEST_DATE:%Y-%m-%d} 至 "
+                                  f"{LATEST_DATE:%Y-%m-%d}），可能是年份或日期输错")
+        return value
 
     def period(self, header: str, required: bool = True) -> Optional[Period]:
         return self._convert(header, required, Period.parse)
@@ -216,15 +237,26 @@ class Row:
 class SheetParser:
     """Finds columns by header and yields rows; collects problems."""
 
-    def __init__(self, raw: dict[str, RawSheet], problems: list[Problem]):
+    def __init__(self, raw: dict[str, RawSheet], problems: list[Problem], sheet_names: Iterable[str] = ()):
         self.raw, self.problems = raw, problems
+        self.sheet_names = list(sheet_names) or list(raw)
 
     def rows(self, name: str, required_sheet: bool = False) -> Iterable[Row]:
         spec = schema.INPUT_SHEETS[name]
         sheet = self.raw.get(name)
         if sheet is None:
-            if required_sheet:
-                self.problems.append(Problem.error(Source(name, ""), f"缺少工作表“{name}”"))
+            near = near_sheet_names(name, self.sheet_names)
+            if near:
+                # a sheet that is plainly meant to be this one: its rows would silently be left out
+                self.problems.append(Problem.error(
+                    Source(name, ""), f"找不到工作表“{name}”；是否为“{'”或“'.join(near)}”？"
+                                      f"请把工作表改名为“{name}”（本次未更新结果表）", blocking=True))
+            elif required_sheet:
+                self.problems.append(Problem.error(
+                    Source(name, ""), f"缺少工作表“{name}”（本次未更新结果表）", blocking=True))
+            return
+        if sheet.refused:
+            self.problems.append(Problem.error(Source(name, sheet.refused_cell), sheet.refused, blocking=True))
             return
         columns: dict[str, int] = {}
         for idx, header in enumerate(sheet.headers):
@@ -242,9 +274,10 @@ class SheetParser:
             columns[key] = idx
         missing = [h for h in spec.required if h not in columns]
         if missing:
-            self.problems.append(
-                Problem.error(Source(name, "1"), f"缺少必需的表头：{'、'.join(missing)}（整张表未读取）")
-            )
+            hint = _header_hint(sheet, spec.required, missing, columns)
+            self.problems.append(Problem.error(
+                Source(name, "1"), f"缺少必需的表头：{'、'.join(missing)}（整张表未读取，本次未更新结果表）{hint}",
+                blocking=True))
             return
         if sheet.hidden:
             self.problems.append(Problem.warning(Source(name, ""), f"工作表“{name}”是隐藏的，仍已读取"))
@@ -282,13 +315,54 @@ class SheetParser:
         return out
 
 
+def _fold_name(name: str) -> str:
+    """A sheet name compared loosely: NFKC (full-width → ASCII), no spaces, lower case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).casefold()
+
+
+def near_sheet_names(name: str, names: Iterable[str]) -> list[str]:
+    """Sheets whose name differs from ``name`` only by spaces, case, full-width characters or a
+    prefix/suffix ('收款 ', '收款2026', '应收(2025-2026)', '参数设置') — never ``name`` itself."""
+    want = _fold_name(name)
+    out = []
+    for other in names:
+        if other == name or other in schema.INPUT_SHEETS or other in schema.OUTPUT_SHEETS:
+            continue
+        folded = _fold_name(other)
+        if folded == want or (want and want in folded and len(folded) <= len(want) + 12):
+            out.append(other)
+    if not out:  # one character typed wrong ('收欵'): close, same length
+        candidates = [n for n in names if n not in schema.INPUT_SHEETS and n not in schema.OUTPUT_SHEETS]
+        folded = {_fold_name(n): n for n in candidates}
+        out = [folded[m] for m in difflib.get_close_matches(want, list(folded), n=2, cutoff=0.75)
+               if len(m) == len(want)]
+    return out
+
+
+def _header_hint(sheet: RawSheet, required, missing, columns) -> str:
+    """Why the headers were not found: a title row above them, or a header with a unit added."""
+    for excel_row, values in sheet.rows[:5]:
+        texts = {clean_text(v).replace(" ", "") for v in values if not _is_blank(v)}
+        if all(h in texts for h in required):
+            return f"；第 {excel_row} 行才是表头：请删除表头上方的标题行，让表头位于第 1 行"
+    renamed = []
+    for h in missing:
+        for key, idx in columns.items():
+            if key.startswith(h) and key != h:
+                renamed.append(f"{column_letter(idx)}1“{key}”应为“{h}”")
+                break
+    return ("；" + "，".join(renamed)) if renamed else ""
+
+
 def _settings(parser: SheetParser) -> Settings:
     values: dict[str, tuple[str, Source]] = {}
     for row in parser.rows(schema.PARAMS):
         try:
             key, value = row.text("参数"), row.text("值")
-        except BadCell as exc:  # e.g. a formula without a cached value
-            parser.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理"))
+        except BadCell as exc:  # e.g. a formula without a cached value, #REF!
+            # a 参数 that cannot be read would silently be replaced by its default: no figures from it
+            parser.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理（本次未更新结果表）",
+                                                 blocking=True))
             continue
         if not key:
             if value:  # a value without its key: say so rather than drop it
@@ -313,7 +387,16 @@ def _settings(parser: SheetParser) -> Settings:
         try:
             kwargs[attr] = convert(text)
         except (MoneyError, PeriodError, ValueError) as exc:
-            parser.problems.append(Problem.error(source, f"参数“{key}”的值“{text}”无效（{exc}），使用默认值"))
+            parser.problems.append(Problem.error(
+                source, f"参数“{key}”的值“{text}”无效（{exc}），本次未更新结果表；请改正后重新运行", blocking=True))
+
+    def within(convert: Callable, low, high, what: str) -> Callable:
+        def check(text: str):
+            value = convert(text)
+            if not (low <= value <= high):
+                raise ValueError(f"超出合理范围：应在 {what} 之间")
+            return value
+        return check
 
     def positive_int(text: str) -> int:
         value = to_decimal(text)
@@ -339,16 +422,17 @@ def _settings(parser: SheetParser) -> Settings:
                       ("收款账户", "account"), ("缴费方式", "pay_channels"), ("佣金考核项目", "commission_item")):
         get(key, str, attr)
     get("计费周期", choice("季度", "月"), "cycle")
-    get("缴费截止日", lambda t: min(max(positive_int(t), 1), 31), "due_day")
-    get("违约金日费率", rate, "late_fee_rate")
-    get("违约金宽限天数", positive_int, "grace_days")
-    get("违约金上限比例", rate, "late_fee_cap")
+    # plausible ranges (a value outside is a typing mistake, e.g. 3 for 0.0003 multiplies late fees 10,000-fold)
+    get("缴费截止日", within(positive_int, 1, 31, "1 和 31"), "due_day")
+    get("违约金日费率", within(rate, 0, Decimal("0.005"), "0 和 0.005（日千分之五）"), "late_fee_rate")
+    get("违约金宽限天数", within(positive_int, 0, 365, "0 和 365 天"), "grace_days")
+    get("违约金上限比例", within(rate, 0, 1, "0 和 1（100%）"), "late_fee_cap")
     get("冲抵顺序", lambda t: choice("先本金后违约金", "先违约金后本金")(t) == "先本金后违约金", "principal_first")
-    get("挂牌欠费期数", positive_int, "hang_periods")
-    get("律师函欠费天数", positive_int, "lawyer_days")
-    get("诉讼欠费金额", to_money, "litigation_amount")
-    get("诉讼时效预警月数", positive_int, "limitation_warn_months")
-    get("LPR年利率", rate, "lpr")
+    get("挂牌欠费期数", within(positive_int, 1, 120, "1 和 120 期"), "hang_periods")
+    get("律师函欠费天数", within(positive_int, 1, 3650, "1 和 3650 天"), "lawyer_days")
+    get("诉讼欠费金额", within(to_money, 0, Decimal("100000000"), "0 和 100,000,000 元"), "litigation_amount")
+    get("诉讼时效预警月数", within(positive_int, 0, 120, "0 和 120 个月"), "limitation_warn_months")
+    get("LPR年利率", within(rate, 0, Decimal("0.2"), "0 和 0.2（20%，如 3.45% 或 0.0345）"), "lpr")
     kwargs["extra"] = tuple((k, v) for k, (v, _) in values.items())
     kwargs["cells"] = tuple((k, s.cell) for k, (_, s) in values.items() if s.cell)
     return Settings(**kwargs)
@@ -578,6 +662,11 @@ def _plan(row: Row) -> InstallmentPlan:
     count = row.integer("期数")
     if count < 1:
         raise BadCell("期数", "“期数”至少为1")
+    if count > 360:
+        raise BadCell("期数", f"“期数”{count} 超出合理范围（1 至 360 期）")
+    interval = row.integer("间隔月数", required=False, default=1)
+    if interval is not None and not (0 <= interval <= 12):
+        raise BadCell("间隔月数", f"“间隔月数”{interval} 超出合理范围（1 至 12 个月）")
     return InstallmentPlan(
         plan_no=row.text("协议号", required=True),
         room=row.room(),
@@ -585,7 +674,7 @@ def _plan(row: Row) -> InstallmentPlan:
         total=row.money("总额"),
         count=count,
         first_due=row.date("首期日期"),
-        interval_months=row.integer("间隔月数", required=False, default=1) or 1,
+        interval_months=interval or 1,
         status=row.choice("状态", ("履行中", "已完成", "已违约"), required=False, default="履行中"),
         source=row.source("协议号"),
     )
@@ -698,8 +787,8 @@ RECORD_SHEETS: dict[str, tuple[str, Callable[[Row], object], bool]] = {
     schema.UNITS: ("units", _unit, True),
     schema.READINGS: ("readings", _reading, False),
     schema.SHARED: ("shared_costs", _shared, False),
-    schema.CHARGES: ("charges", _charge, False),
-    schema.PAYMENTS: ("payments", _payment, False),
+    schema.CHARGES: ("charges", _charge, True),
+    schema.PAYMENTS: ("payments", _payment, True),
     schema.WAIVERS: ("waivers", _waiver, False),
     schema.CONTACTS: ("contacts", _contact, False),
     schema.PLANS: ("plans", _plan, False),
@@ -723,28 +812,54 @@ UNIQUE_KEYS: dict[str, tuple[str, Callable]] = {
 }
 
 
-def parse_sheet(name: str, raw: dict[str, RawSheet]) -> tuple[list, list[Problem]]:
-    """One record sheet → (records, its problems).  Depends on that sheet alone (so it can be cached)."""
+def parse_sheet(name: str, raw: dict[str, RawSheet], sheet_names: Iterable[str] = ()) -> tuple[list, list[Problem]]:
+    """One record sheet → (records, its problems).  Depends on that sheet alone (so it can be cached).
+
+    ``sheet_names`` are all the workbook's sheets (when ``raw`` holds only some): a
+    missing sheet is looked for among them under a near name ('收款2026').
+    """
     problems: list[Problem] = []
     _field, build, required = RECORD_SHEETS[name]
-    records = SheetParser(raw, problems).parse(name, build, required_sheet=required)
+    records = SheetParser(raw, problems, sheet_names).parse(name, build, required_sheet=required)
     return records, problems
 
 
-def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Ledger:
+def header_columns(headers: Iterable[str]) -> dict[str, int]:
+    """Header → column index, as :class:`SheetParser` finds columns (first of a repeated header)."""
+    columns: dict[str, int] = {}
+    for idx, header in enumerate(headers):
+        key = clean_text(header).replace(" ", "")
+        if key and key not in columns:
+            columns[key] = idx
+    return columns
+
+
+def cell_of(source: Source, header: str, columns: Optional[dict[str, int]]) -> Source:
+    """The cell of ``header`` in the row of ``source`` (the record's own cell when unknown)."""
+    m = re.fullmatch(r"[A-Z]+(\d+)", source.cell or "")
+    if not m or not columns or header not in columns:
+        return source
+    return Source(source.sheet, f"{column_letter(columns[header])}{m.group(1)}")
+
+
+def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None, sheet_names: Iterable[str] = (),
+                 headers: Optional[dict[str, list]] = None) -> Ledger:
     """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions.
 
     ``parsed`` may hold sheets already parsed (name → (records, problems), e.g.
     from the cache of unchanged sheets); the others are parsed from ``raw``.
+    ``sheet_names`` lists every sheet of the workbook when ``raw`` holds only
+    some, ``headers`` the header rows of sheets not in ``raw`` (to name cells).
     """
     problems: list[Problem] = []
-    settings = _settings(SheetParser(raw, problems))
+    sheet_names = list(sheet_names) or list(raw)
+    settings = _settings(SheetParser(raw, problems, sheet_names))
     parts: dict[str, list] = {}
     for name, (field_name, _build, _required) in RECORD_SHEETS.items():
         if parsed is not None and name in parsed:
             records, sheet_problems = parsed[name]
         else:
-            records, sheet_problems = parse_sheet(name, raw)
+            records, sheet_problems = parse_sheet(name, raw, sheet_names)
         parts[field_name] = list(records)
         problems.extend(sheet_problems)
     items, units = parts.pop("items"), parts.pop("units")
@@ -752,31 +867,43 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Led
     ledger_parts = parts
 
     # Cross-sheet checks: references to unknown rooms/items (repeated keys are caught per sheet).
+    # Each problem names the cell holding the bad value (the 房号 / 项目编码 cell, not the 金额 cell).
     rooms = {u.room for u in units}
     codes = {i.code for i in items}
     payments = ledger_parts["payments"]
     ledger_parts["refunds"] = [p for p in payments if p.channel == schema.REFUND]
     ledger_parts["payments"] = [p for p in payments if p.channel != schema.REFUND]
+    columns: dict[str, dict[str, int]] = {}
+    for name in RECORD_SHEETS:
+        if name in raw:
+            columns[name] = header_columns(raw[name].headers)
+        elif headers and name in headers:
+            columns[name] = header_columns(headers[name])
     for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints", "hangings",
                 "refunds", "deposits"):
         kept = []
         for record in ledger_parts[key]:
+            cols = columns.get(record.source.sheet)
             if record.room not in rooms:
-                problems.append(Problem.error(record.source, f"房号“{record.room}”不在“房屋”表中，此行未处理"))
+                problems.append(Problem.error(cell_of(record.source, "房号", cols),
+                                              f"房号“{record.room}”不在“房屋”表中，此行未处理"))
                 continue
             if key == "charges" and record.item_code not in codes:
-                problems.append(Problem.error(record.source, f"项目编码“{record.item_code}”不在“收费项目”表中，此行未处理"))
+                problems.append(Problem.error(cell_of(record.source, "项目编码", cols),
+                                              f"项目编码“{record.item_code}”不在“收费项目”表中，此行未处理"))
                 continue
             kept.append(record)
         ledger_parts[key] = kept
     for shared in ledger_parts["shared_costs"]:
         if shared.item_code not in codes:
-            problems.append(Problem.error(shared.source, f"项目编码“{shared.item_code}”不在“收费项目”表中"))
+            problems.append(Problem.error(cell_of(shared.source, "项目编码", columns.get(shared.source.sheet)),
+                                          f"项目编码“{shared.item_code}”不在“收费项目”表中"))
     methods = {i.code: i.method for i in items}
     kept = []
     for campaign in ledger_parts["campaigns"]:
         if campaign.item_code not in codes:
-            problems.append(Problem.error(campaign.source, f"项目编码“{campaign.item_code}”不在“收费项目”表中，此活动未使用"))
+            problems.append(Problem.error(cell_of(campaign.source, "项目编码", columns.get(campaign.source.sheet)),
+                                          f"项目编码“{campaign.item_code}”不在“收费项目”表中，此活动未使用"))
             continue
         if methods[campaign.item_code] not in ("面积", "固定"):
             problems.append(Problem.error(
@@ -798,6 +925,7 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None) -> Led
         units=tuple(units),
         commission_rules=tuple(rules),
         problems=tuple(problems),
+        layout=columns,
         **{k: tuple(v) for k, v in ledger_parts.items()},
     )
 

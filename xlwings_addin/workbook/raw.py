@@ -29,6 +29,11 @@ class RawSheet:
     uncached_formulas: set = field(default_factory=set)
     # merged ranges ('B2:B4'): only the top-left cell holds a value, the others read as blank
     merged: list = field(default_factory=list)
+    # cells holding an error value (#REF!, #N/A…): (row, col index) → the error text; calamine reads them blank
+    error_cells: dict = field(default_factory=dict)
+    # a sheet that was not read at all (e.g. an absurd used range): the Chinese reason and the cell it names
+    refused: str = ""
+    refused_cell: str = ""
 
     def cell(self, row: int, col: int) -> str:
         return f"{column_letter(col)}{row}"

@@ -33,11 +33,12 @@ import posixpath
 import re
 import unicodedata
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 from xml.etree import ElementTree as ET
 
-from .raw import RawSheet
+from .raw import RawSheet, column_letter
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -130,12 +131,44 @@ def _resolve_target(base_dir: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(base_dir, target))
 
 
+_DOCTYPE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+
+
+def package_xml(z: zipfile.ZipFile, member: str):
+    """Parse one XML part of the package; a DOCTYPE/ENTITY or broken XML is a damaged file.
+
+    A workbook part never needs a DOCTYPE (Excel never writes one); one that
+    carries it is refused before parsing, so no external entity is fetched and
+    no "billion laughs" entity is expanded.
+    """
+    data = z.read(member)
+    name = Path(getattr(z, "filename", "") or "").name
+    if _DOCTYPE.search(data[:4096]) or (b"<!" in data and _DOCTYPE.search(data)):
+        raise WorkbookError(f"工作簿“{name}”已损坏或不安全（{member} 含 DOCTYPE/ENTITY 声明），"
+                            f"程序拒绝读取；请在 Excel 中另存为新文件，或从 备份 文件夹恢复")
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as e:
+        raise WorkbookError(f"工作簿“{name}”已损坏，无法读取（{member}：{e}），请从 备份 文件夹恢复") from None
+
+
+def _refuse_doctype(z: zipfile.ZipFile, members) -> None:
+    """Refuse parts that declare a DOCTYPE (checked on their first 4 KB, where it must stand)."""
+    names = set(z.namelist())
+    for member in members:
+        if member in names:
+            with z.open(member) as f:
+                if _DOCTYPE.search(f.read(4096)):
+                    raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{member} 含 DOCTYPE"
+                                        f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
+
+
 def sheet_parts(z: zipfile.ZipFile) -> list[dict]:
     """Worksheets of the package in workbook order: dicts name, sheetId, rid, part, state."""
-    wb = ET.fromstring(z.read("xl/workbook.xml"))
+    wb = package_xml(z, "xl/workbook.xml")
     rels = {}
     try:
-        rel_root = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        rel_root = package_xml(z, "xl/_rels/workbook.xml.rels")
         for rel in rel_root.iter(f"{{{NS_PKG_REL}}}Relationship"):
             rels[rel.get("Id")] = (rel.get("Target", ""), rel.get("Type", ""), rel.get("TargetMode"))
     except KeyError:
@@ -160,7 +193,7 @@ def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
     """Shared strings (rich text runs joined), streamed; stop after index ``upto`` if given."""
     part = None
     try:
-        rel_root = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        rel_root = package_xml(z, "xl/_rels/workbook.xml.rels")
         for rel in rel_root.iter(f"{{{NS_PKG_REL}}}Relationship"):
             if rel.get("Type", "").endswith("/sharedStrings"):
                 part = _resolve_target("xl", rel.get("Target", ""))
@@ -171,6 +204,10 @@ def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
         return []
     out: list[str] = []
     si_tag, t_tag, rph_tag = f"{{{NS_MAIN}}}si", f"{{{NS_MAIN}}}t", f"{{{NS_MAIN}}}rPh"
+    with z.open(part) as f:
+        if _DOCTYPE.search(f.read(4096)):
+            raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE/ENTITY 声明），"
+                                f"程序拒绝读取；请从 备份 文件夹恢复")
     with z.open(part) as f:
         for _event, elem in ET.iterparse(f, events=("end",)):
             if elem.tag == si_tag:
@@ -222,42 +259,130 @@ def _col_index(letters: bytes) -> int:
 
 def _sheet_has_formulas(z: zipfile.ZipFile, part: str) -> bool:
     """Cheap streaming test: is there any ``<f`` element in the sheet XML?"""
-    return _scan_sheet(z, part)[0]
+    return _scan_sheet(z, part).has_formulas
 
 
 _F_PREFIXED = re.compile(rb"<\w+:f[\s/>]")
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"')
+_ROW_NO = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_CELL_COL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d')
+_ERROR_T = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"')
+# A sheet whose used range holds more cells than this is not read (calamine would allocate
+# the whole rectangle: one value in XFD1048576 asks for 549,755,813,888 bytes).  A 300,000-row
+# 应收 with 12 columns is 3.6 million cells.
+MAX_USED_CELLS = 5_000_000
+# No input sheet has more than a few dozen columns: a value beyond column 1024 (AMJ) is a stray
+# keystroke far to the right (XFD2), whatever the number of rows — the same answer on every size.
+MAX_USED_COLUMNS = 1024
 
 
-def _scan_sheet(z: zipfile.ZipFile, part: str) -> tuple[bool, list[str]]:
-    """One streaming pass over the sheet XML: (has an ``<f`` element, merged ranges like 'B2:B4')."""
-    has_f = False
-    merges: list[str] = []
+def _absurd(rows: int, cols: int) -> bool:
+    return rows * max(cols, 1) > MAX_USED_CELLS or cols > MAX_USED_COLUMNS
+
+
+@dataclass
+class SheetScan:
+    has_formulas: bool = False
+    has_errors: bool = False
+    merges: list = field(default_factory=list)
+    max_row: int = 0  # highest <row r=…> (also rows without values)
+    max_col: int = 0  # widest column letter seen on any cell (1-based)
+
+
+def _letters_value(letters: bytes) -> int:
+    return _col_index(letters) + 1
+
+
+def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
+    """One streaming pass over the sheet XML: formulas, error values, merged ranges, rough extent."""
+    scan = SheetScan()
     tail = b""
+    first = True
     with z.open(part) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             data = tail + chunk
+            if first:
+                first = False
+                if _DOCTYPE.search(data[:4096]):
+                    raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE"
+                                        f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
             # plain substring tests run at C speed; a prefixed <x:f …> is caught by the regex fallback
-            if not has_f and (b"<f>" in data or b"<f " in data or b"<f/>" in data
-                              or (b":f" in data and _F_PREFIXED.search(data))):
-                has_f = True
+            if not scan.has_formulas and (b"<f>" in data or b"<f " in data or b"<f/>" in data
+                                          or (b":f" in data and _F_PREFIXED.search(data))):
+                scan.has_formulas = True
+            if not scan.has_errors and b't="e"' in data and _ERROR_T.search(data):
+                scan.has_errors = True
             if b"mergeCell" in data:
                 # a range split across chunks is found whole in the next window (tail overlap)
                 for m in _MERGE_RE.finditer(data):
                     if m.end() > len(tail):
-                        merges.append(m.group(1).decode())
+                        scan.merges.append(m.group(1).decode())
+            max_row, max_col = _rough_extent(data)
+            scan.max_row = max(scan.max_row, max_row)
+            scan.max_col = max(scan.max_col, max_col)
             tail = data[-256:]
-    return has_f, merges
+    return scan
 
 
-def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
-    """Cells ``(excel_row, col_index)`` whose formula has no cached value.
+_ROW_FAST = re.compile(rb'<row r="(\d+)"')
+_COL_FAST = re.compile(rb'<c r="([A-Z]+)')
+
+
+def _rough_extent(data: bytes) -> tuple[int, int]:
+    """Highest row number and widest column (1-based) named by any row/cell element in ``data``.
+
+    Excel and openpyxl write ``r`` first (``<row r="5"``, ``<c r="B5"``): those are found by a
+    literal-prefix regex at C speed.  When some element is written otherwise (other attribute
+    order, a namespace prefix), the slower general expressions are used for this chunk.
+    """
+    rows = _ROW_FAST.findall(data)
+    if len(rows) != data.count(b"<row ") + data.count(b"<row>") or b":row" in data:
+        rows = _ROW_NO.findall(data)
+    cols = set(_COL_FAST.findall(data))
+    if data.count(b'<c r="') != data.count(b"<c ") + data.count(b"<c>") or b":c " in data:
+        cols = set(_CELL_COL.findall(data))
+    max_row = max(map(int, rows)) if rows else 0
+    max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
+    return max_row, max_col
+
+
+_VALUE_CELL = re.compile(
+    rb'<(?:\w+:)?c\b([^>]*?)\br="([A-Z]+)(\d+)"([^>]*?)(/?)>')
+
+
+def used_extent(z: zipfile.ZipFile, part: str) -> tuple[int, int, str, str]:
+    """(rows, columns, farthest-down cell, farthest-right cell) of the cells that hold something.
+
+    Only run when the rough extent looks absurd: an empty styled cell far away
+    costs nothing, one holding a value makes calamine allocate the rectangle.
+    """
+    max_row = max_col = 0
+    down = right = ""
+    xml = z.read(part)
+    for m in _VALUE_CELL.finditer(xml):
+        if m.group(5) == b"/":
+            continue  # <c r="…" s="3"/>: formatting only, no value
+        if xml.startswith(b"</c>", m.end()) or re.match(rb"</(?:\w+:)?c>", xml[m.end():m.end() + 8]):
+            continue  # <c …></c>: nothing inside
+        row, col = int(m.group(3)), _letters_value(m.group(2))
+        if row > max_row:
+            max_row, down = row, f"{m.group(2).decode()}{row}"
+        if col > max_col:
+            max_col, right = col, f"{m.group(2).decode()}{row}"
+    return max_row, max_col, down, right
+
+
+def formula_and_error_cells(xml: bytes) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str]]:
+    """(cells whose formula has no cached value, cells holding an error value like ``#REF!``).
 
     "No cached value" = no ``<v>`` element, or an empty ``<v>`` on a non-string
     cell (``t="str"`` with an empty ``<v>`` is a cached empty text result).
-    Cells without an ``r`` attribute are numbered by position.
+    An error cell has ``t="e"`` (calamine reads it as a blank, which would
+    silently turn ``#REF!`` into a default).  Cells without an ``r`` attribute
+    are numbered by position.
     """
     found: set[tuple[int, int]] = set()
+    errors: dict[tuple[int, int], str] = {}
     row_no, col_no = 0, -1
     pos = 0
     while True:
@@ -279,14 +404,23 @@ def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
             break
         inner = xml[pos:end.start()]
         pos = end.end()
-        if not _HAS_F.search(inner):
-            continue
-        v = _V_RE.search(inner)
         t = _ATTR_T.search(attrs)
         cell_type = t.group(1) if t else b"n"
+        v = _V_RE.search(inner)
+        if cell_type == b"e":
+            text = (v.group(1) or b"").decode("utf-8", "replace").strip() if v else ""
+            errors[(row_no, col_no)] = text or "#错误"
+            continue
+        if not _HAS_F.search(inner):
+            continue
         if v is None or (not (v.group(1) or b"").strip() and cell_type != b"str"):
             found.add((row_no, col_no))
-    return found
+    return found, errors
+
+
+def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """Cells ``(excel_row, col_index)`` whose formula has no cached value (see :func:`formula_and_error_cells`)."""
+    return formula_and_error_cells(xml)[0]
 
 
 # --------------------------------------------------------------------------- read
@@ -320,6 +454,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True)
     try:
         with zipfile.ZipFile(path) as z:
             parts = {p["name"]: p for p in sheet_parts(z)}
+            _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
             book = pc.CalamineWorkbook.from_path(str(path))
             try:
                 result: dict[str, RawSheet] = {}
@@ -342,7 +477,30 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True)
         raise
 
 
+def _refused_sheet(z, meta, part: str, pc) -> RawSheet | None:
+    """A sheet whose used range is absurd → a RawSheet that says so (never handed to calamine)."""
+    scan = _scan_sheet(z, part)
+    if not _absurd(scan.max_row, scan.max_col):
+        return None
+    rows, cols, down, right = used_extent(z, part)
+    if not _absurd(rows, cols):
+        return None  # the far cells hold no value: calamine skips them
+    wide = cols > MAX_USED_COLUMNS and right
+    far = "、".join(dict.fromkeys(c for c in ((right if wide else ""), (down if not wide or rows > 20_000 else "")) if c))
+    hidden = meta.visible != pc.SheetVisibleEnum.Visible
+    message = (f"工作表“{meta.name}”的 {far} 有内容，已用区域达到 A1:{column_letter(cols - 1)}{rows}"
+               f"（{rows:,} 行 × {cols:,} 列），超出可读取的范围，整张表未读取；"
+               f"请删除远处的单元格（或选中多余的行列后“删除”）并保存")
+    return RawSheet(name=meta.name, headers=[], rows=[], hidden=hidden,
+                    refused=message, refused_cell=(right or down))
+
+
 def _read_sheet(z, book, meta, part_info, pc, clean: bool = True) -> RawSheet:
+    part = part_info.get("part") if part_info else None
+    if part and part in z.namelist():
+        refused = _refused_sheet(z, meta, part, pc)
+        if refused is not None:
+            return refused
     sheet = book.get_sheet_by_name(meta.name)
     # skip_empty_area=False pads from A1, so list positions are true columns/rows
     grid = sheet.to_python(skip_empty_area=False)
@@ -374,12 +532,13 @@ def _read_sheet(z, book, meta, part_info, pc, clean: bool = True) -> RawSheet:
         rows.append((i, vals))
 
     uncached: set = set()
+    errors: dict = {}
     merged: list[str] = []
-    part = part_info.get("part") if part_info else None
     if part and part in z.namelist():
-        has_formulas, merged = _scan_sheet(z, part)
-        if has_formulas:
-            uncached = uncached_formula_cells(z.read(part))
+        scan = _scan_sheet(z, part)
+        merged = scan.merges
+        if scan.has_formulas or scan.has_errors:
+            uncached, errors = formula_and_error_cells(z.read(part))
     hidden = meta.visible != pc.SheetVisibleEnum.Visible
     return RawSheet(name=meta.name, headers=headers, rows=rows, hidden=hidden,
-                    uncached_formulas=uncached, merged=merged)
+                    uncached_formulas=uncached, merged=merged, error_cells=errors)

@@ -49,6 +49,23 @@ def _write_failed(path: Path, exc: OSError) -> WorkbookWriteFailed:
 
 
 
+def check_writable(path: Path) -> None:
+    """Refuse a read-only workbook (as Excel does) or a folder we may not write in — before any work."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # a missing file is reported by the reader
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise WorkbookWriteFailed(
+            f"工作簿“{path.name}”是只读文件，程序不会覆盖它（Excel 也只能以只读方式打开）；"
+            f"请在文件属性中取消“只读”，或另存一份后再运行（原文件未改动）")
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WorkbookWriteFailed(
+            f"没有写入权限：不能在文件夹“{folder}”中写入（需要写入临时文件和备份），"
+            f"工作簿“{path.name}”未写入（原文件未改动）；请把工作簿复制到有写入权限的文件夹")
+
+
 # --------------------------------------------------------------------------- locks
 
 
@@ -78,7 +95,10 @@ class _ProcessLock:
         self.fd = None
 
     def __enter__(self):
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only folder or drive: say so, never an internal error
+            raise _write_failed(self.workbook, exc) from None
         deadline = time.monotonic() + self.timeout
         while True:
             try:

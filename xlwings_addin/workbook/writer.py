@@ -61,6 +61,7 @@ from .safety import (
     _ProcessLock,
     _write_failed,
     check_not_open,
+    check_writable,
     list_backups,
     office_lock_files,
 )
@@ -83,7 +84,7 @@ from .sheet_xml import (
 __all__ = [
     "Formula", "Note", "SheetOutput", "save_changes", "write_new_workbook",
     "WorkbookError", "WorkbookLocked", "WorkbookChanged", "WorkbookWriteFailed", "NUMBER_FORMATS",
-    "check_not_open", "list_backups", "office_lock_files",
+    "check_not_open", "check_writable", "list_backups", "office_lock_files",
 ]
 
 # --------------------------------------------------------------------------- save
@@ -122,6 +123,7 @@ def save_changes(path, *, replace: dict[str, SheetOutput] | None = None,
 
     check_not_open(path)
     check_xlsx_file(path)
+    check_writable(path)
     with _ProcessLock(path, LOCK_TIMEOUT):
         before = file_digest(path)
         if expect_digest is not None and before != expect_digest:

@@ -58,6 +58,10 @@ def _profile(args):
 def cmd_export(args) -> int:
     profile = _profile(args)
     book = load(args.workbook)
+    from ..cli import unreadable
+    blocked = unreadable(book, "托收盘")  # no bank file from a workbook that could not be fully read
+    if blocked is not None:
+        return report(blocked)
     data, changes = export_batch(book.ledger, args.period, profile, args.as_of or today())
     if not data:
         return write_and_report(book, changes)
@@ -98,6 +102,10 @@ def cmd_import(args) -> int:
 
 def cmd_receive(args) -> int:
     book = load(args.workbook)
+    from ..cli import unreadable
+    blocked = unreadable(book, "收款")  # no receipt for a payment that could not be recorded
+    if blocked is not None:
+        return report(blocked)
     numbers, headers, new_row = payments_layout(book.path)
     changes, context = receive(book.ledger, args.room, args.amount, args.channel, args.date or today(),
                                as_of=today(), period=args.period, operator=args.operator or "",

@@ -25,7 +25,7 @@ def cmd_dunning(args) -> int:
 
 
 def cmd_export_sms(args) -> int:
-    from ..cli import report, today
+    from ..cli import report, today, unreadable
     from ...jobs.dunning import job_sms
     from ...jobs.ledger import apply_to_file, load
     from ...exchange.sms import sms_file_name, write_sms_csv
@@ -33,6 +33,9 @@ def cmd_export_sms(args) -> int:
 
     as_of = args.as_of or today()
     book = load(args.workbook)
+    blocked = unreadable(book, "短信提醒")  # no SMS file from a workbook that could not be fully read
+    if blocked is not None:
+        return report(blocked)
     check_not_open(book.path)  # refuse before writing the file, so file and 操作日志 agree
     changes, export = job_sms(book.ledger, as_of)
     apply_to_file(book, changes)
@@ -42,13 +45,16 @@ def cmd_export_sms(args) -> int:
 
 
 def cmd_hang_list(args) -> int:
-    from ..cli import report, today
+    from ..cli import report, today, unreadable
     from ...jobs.dunning import job_hang_list, posting_sheet
     from ...jobs.ledger import apply_to_file, load
     from ...workbook.writer import check_not_open, write_new_workbook
 
     as_of = args.as_of or today()
     book = load(args.workbook)
+    blocked = unreadable(book, "挂牌公示")
+    if blocked is not None:
+        return report(blocked)
     changes, hang = job_hang_list(book.ledger, as_of)
     for h in hang.waiting:
         print(f"  待审批：{h.room}（提议 {h.proposed_on:%Y-%m-%d}，欠费 {h.periods or ''} 期）")
@@ -70,7 +76,7 @@ def cmd_hang_list(args) -> int:
 
 def cmd_schedule(args) -> int:
     from ..cli import UsageError, today
-    from ..scheduler import FAILED, build_scheduler, log_to, run_day, run_forever
+    from ..scheduler import FAILED, SKIPPED, build_scheduler, log_to, run_day, run_forever
 
     workbook = Path(args.workbook)
     if not workbook.exists():
@@ -87,6 +93,9 @@ def cmd_schedule(args) -> int:
                       + (f"（{o.message}）" if o.status != "完成" else ""))
             if not outcomes:
                 print(f"{day:%Y-%m-%d} 没有到期的任务")
+            if outcomes and all(o.status == SKIPPED for o in outcomes):
+                print("所有任务都因工作簿被占用而跳过，本次什么也没有做；请关闭工作簿后重新运行", file=sys.stderr)
+                return 1
             return 1 if any(o.status == FAILED for o in outcomes) else 0
         scheduler = build_scheduler(workbook, out)
         print(f"调度已启动（Ctrl+C 退出），输出目录：{out}")

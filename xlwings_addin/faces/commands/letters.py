@@ -104,7 +104,8 @@ def _rooms_arg(text: str) -> list[str]:
 
 
 def cmd_letters(args) -> int:
-    from ..cli import UsageError, report, today
+    from ..cli import UsageError, report, today, unreadable
+    from ...workbook.writer import check_not_open, check_writable
 
     book: LoadedBook = load(args.workbook)
     as_of = args.as_of or today()
@@ -120,6 +121,13 @@ def cmd_letters(args) -> int:
         rooms = [r for r in stage_rooms if rooms is None or r in rooms]
     if args.installments < 1:
         raise UsageError("--installments 至少为 1")
+    blocked = unreadable(book, f"生成{args.kind}")
+    if blocked is not None:
+        return report(blocked)
+    if not args.no_record and args.kind in CONTACT_LOG:
+        # the letters are recorded in 催缴记录: refuse before generating anything, not after
+        check_not_open(book.path)
+        check_writable(book.path)
     try:
         changes, _result = job_letters(book.ledger, args.kind, as_of, Path(args.out), period=args.period,
                                        rooms=rooms, building=args.building, operator=args.operator,
