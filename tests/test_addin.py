@@ -245,7 +245,6 @@ def test_the_committed_add_in_is_what_the_build_script_makes(tmp_path):
 
 def test_vba_compression_round_trips_through_olevba():
     import random
-    import importlib.util
 
     from oletools.olevba import decompress_stream
 

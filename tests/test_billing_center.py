@@ -174,6 +174,8 @@ def _openpyxl_workbook(path):
     ws = wb.create_sheet("收款")
     ws.append(list(schema.INPUT_SHEETS["收款"].required))
     ws.append(["R1", "2026-02-01", "1-1-101", 300, "微信"])  # text date: no custom number format at all
+    ws = wb.create_sheet("应收")  # required since issue 14: an empty 应收 is a sheet with its headers
+    ws.append(list(schema.INPUT_SHEETS["应收"].required))
     wb.save(path)
 
 

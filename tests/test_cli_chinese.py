@@ -7,7 +7,6 @@ import shutil
 import datetime as dt
 from decimal import Decimal
 
-import pytest
 
 from xlwings_addin.demo import template_path
 from xlwings_addin.faces.cli import build_parser, main

@@ -5,18 +5,16 @@ first month (2026Q1 → 2026-01-25, 2026Q3 → 2026-07-25, 2026Q4 → 2026-10-25
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 
 from xlwings_addin.documents.contexts import (DEMAND, LAWYER, NOTICE, REMINDER, contact_rows, contacts_intro,
                                               plan_letters)
-from xlwings_addin.engine import dunning as dn
 from xlwings_addin.engine.aging import arrears_list, debtors
 from xlwings_addin.engine.allocation import allocate
 from xlwings_addin.engine.commission import commission_rows, quarter_totals
-from xlwings_addin.engine.dunning import dunning_tasks, limitation_of, stage_of
+from xlwings_addin.engine.dunning import limitation_of, stage_of
 from xlwings_addin.engine.holidays import calendar_problem, day_info
 from xlwings_addin.exchange.sms import sms_reminders
 from xlwings_addin.jobs.daily_report import daily_report

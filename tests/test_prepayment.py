@@ -2,10 +2,8 @@
 押金 and one-off charges.  Every figure is worked by hand in the comment beside it."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal as D
 
-import pytest
 from ledger_builders import Q1, Q2, Q3, Q4, charge, day, ledger, pay, unit
 
 from xlwings_addin.engine.allocation import CASH, DISCOUNT, PREPAID, allocate, conservation_gap
@@ -271,7 +269,10 @@ def test_feebook_charge_writes_the_row(tmp_path):
     wb.remove(wb.active)
     for name, rows in (("收费项目", [["项目编码", "项目名称", "计费方式", "单价", "计违约金"],
                                     ["WX", "维修费", "固定", 0, "否"]]),
-                       ("房屋", [["房号", "房屋类型", "建筑面积", "业主姓名"], [ROOM, "住宅", 100, "张三"]])):
+                       ("房屋", [["房号", "房屋类型", "建筑面积", "业主姓名"], [ROOM, "住宅", 100, "张三"]]),
+                       # 应收 and 收款 are required sheets (issue 14): present, with headers only
+                       ("应收", [["账单号", "期间", "房号", "项目编码", "金额", "应缴日期"]]),
+                       ("收款", [["收据号", "收款日期", "房号", "金额", "渠道"]])):
         ws = wb.create_sheet(name)
         for r in rows:
             ws.append(r)
