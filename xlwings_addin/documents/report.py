@@ -278,11 +278,14 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
     forced = sum(stages[x] for x in STAGES[3:])
     progress = []
     if debtors:
-        progress.append(f"本期对欠费情况进行了全面排查，共计涉及欠费业主 {ctx['debtors_total']} 户（期初欠费或本期逾期），"
-                        f"已有 {ctx['debtors_cleared_pct']} 完成缴费，其余 {ctx['debtors_open_pct']} 处于不同的催收阶段。")
+        progress.append(f"本期对欠费情况进行了全面排查：本季度曾经欠费（期初欠费或本期逾期）的业主共 "
+                        f"{ctx['debtors_total']} 户，已有 {ctx['debtors_cleared_pct']} 缴清，其余 "
+                        f"{ctx['debtors_open_pct']} 处于不同的催收阶段。")
     staged = "，".join(f"{st} {n} 户" for st, n in stages.items() if n)
+    on_hold = sum(1 for t in result.tasks if t.held)
     if staged:
-        progress.append(f"截至{as_of_cn}，“催收任务”共 {sum(stages.values())} 户：{staged}。")
+        progress.append(f"截至{as_of_cn}，“催收任务”共 {len(result.tasks)} 户：{staged}"
+                        + (f"，暂停催缴 {on_hold} 户" if on_hold else "") + "。")
     if stage1:
         progress.append(f"初步沟通：本期通过短信、电话、对讲提醒 {len(stage1)} 次，覆盖业主 {len({c.room for c in stage1})} 户。")
     if stage2_first:

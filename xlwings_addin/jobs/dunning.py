@@ -59,11 +59,12 @@ def dunning_changes(ledger: Ledger, as_of: dt.date) -> tuple[Changes, DunningRes
         changes.append[schema.HANG] = [hang_row(h) for h in proposals]
     stages = Counter(t.stage for t in result.tasks)
     held = Counter(t.hold for t in result.tasks if t.held)
-    stage_text = "，".join(f"{s} {stages[s]}" for s in STAGES if stages[s])
+    stage_text = "，".join([f"{s} {stages[s]}" for s in STAGES if stages[s]]
+                          + ([f"暂停 {sum(held.values())}"] if held else []))
     hold_text = "，".join(f"{k} {n}" for k, n in held.items())
     warn = sum(1 for t in result.tasks if t.limitation.warning)
     changes.audit.append({"操作": f"生成催收任务 截至{as_of:%Y-%m-%d}", "数量": len(result.tasks),
-                          "说明": f"{stage_text}；暂停 {sum(held.values())}；新增挂牌提议 {len(proposals)}；"
+                          "说明": f"{stage_text}；新增挂牌提议 {len(proposals)}；"
                                   f"诉讼时效预警 {warn}"})
     changes.summary.append(f"{as_of:%Y-%m-%d}（{day_info(as_of).label}）催收任务 {len(result.tasks)} 户：{stage_text or '无'}")
     if held:
