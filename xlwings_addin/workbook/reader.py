@@ -268,9 +268,10 @@ _ROW_NO = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
 _CELL_COL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d')
 _ERROR_T = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"')
 # A sheet whose used range holds more cells than this is not read (calamine would allocate
-# the whole rectangle: one value in XFD1048576 asks for 549,755,813,888 bytes).  A 300,000-row
-# 应收 with 12 columns is 3.6 million cells.
-MAX_USED_CELLS = 5_000_000
+# the whole rectangle: one value in XFD1048576 asks for 549,755,813,888 bytes).  The 20,000-unit
+# estate's 应收 (12 quarters, 648,000 rows × 10 columns) is 6.5 million cells; Excel's last row
+# with 16 columns is 16.8 million.
+MAX_USED_CELLS = 20_000_000
 # No input sheet has more than a few dozen columns: a value beyond column 1024 (AMJ) is a stray
 # keystroke far to the right (XFD2), whatever the number of rows — the same answer on every size.
 MAX_USED_COLUMNS = 1024
@@ -325,7 +326,12 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
 
 
 _ROW_FAST = re.compile(rb'<row r="(\d+)"')
+_ROW_BIG = re.compile(rb'<row r="(\d{7,})"')
+_ROW_OTHER = re.compile(rb'<row (?!r=")')  # a row element whose first attribute is not r
+_CELL_OTHER = re.compile(rb'<c (?!r=")')
 _COL_FAST = re.compile(rb'<c r="([A-Z]+)')
+_COL_LONG = re.compile(rb'<c r="[A-Z]{3}')
+_COL_TWO = re.compile(rb'<c r="([A-Z]{2})\d')
 
 
 def _rough_extent(data: bytes) -> tuple[int, int]:
@@ -335,14 +341,29 @@ def _rough_extent(data: bytes) -> tuple[int, int]:
     literal-prefix regex at C speed.  When some element is written otherwise (other attribute
     order, a namespace prefix), the slower general expressions are used for this chunk.
     """
-    rows = _ROW_FAST.findall(data)
-    if len(rows) != data.count(b"<row ") + data.count(b"<row>") or b":row" in data:
+    if b":row" in data or b"<row>" in data or _ROW_OTHER.search(data):
         rows = _ROW_NO.findall(data)
-    cols = set(_COL_FAST.findall(data))
-    if data.count(b'<c r="') != data.count(b"<c ") + data.count(b"<c>") or b":c " in data:
+        max_row = max(map(int, rows)) if rows else 0
+    else:
+        # rows are written in ascending order: the last one is the highest; a 7-digit row number
+        # anywhere (out of order) is caught on its own
+        last = data.rfind(b'<row r="')
+        m = _ROW_FAST.match(data, last) if last >= 0 else None
+        max_row = int(m.group(1)) if m else 0
+        big = _ROW_BIG.findall(data)
+        if big:
+            max_row = max(max_row, *map(int, big))
+    if b":c " in data or b"<c>" in data or _CELL_OTHER.search(data):
         cols = set(_CELL_COL.findall(data))
-    max_row = max(map(int, rows)) if rows else 0
-    max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
+        max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
+    elif _COL_LONG.search(data):  # a column of three or more letters (AAA = 703 on): read them all
+        cols = set(_COL_FAST.findall(data))
+        max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
+    elif _COL_TWO.search(data):
+        max_col = _letters_value(max(set(_COL_TWO.findall(data))))
+    else:  # single-letter columns only: at most Z; an extent that looks absurd with that bound is
+        # measured exactly by used_extent before anything is refused
+        max_col = 26 if b'<c r="' in data else 0
     return max_row, max_col
 
 
@@ -477,9 +498,8 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True)
         raise
 
 
-def _refused_sheet(z, meta, part: str, pc) -> RawSheet | None:
+def _refused_sheet(z, meta, part: str, pc, scan: "SheetScan") -> RawSheet | None:
     """A sheet whose used range is absurd → a RawSheet that says so (never handed to calamine)."""
-    scan = _scan_sheet(z, part)
     if not _absurd(scan.max_row, scan.max_col):
         return None
     rows, cols, down, right = used_extent(z, part)
@@ -497,8 +517,9 @@ def _refused_sheet(z, meta, part: str, pc) -> RawSheet | None:
 
 def _read_sheet(z, book, meta, part_info, pc, clean: bool = True) -> RawSheet:
     part = part_info.get("part") if part_info else None
-    if part and part in z.namelist():
-        refused = _refused_sheet(z, meta, part, pc)
+    scan = _scan_sheet(z, part) if part and part in z.namelist() else None
+    if scan is not None:
+        refused = _refused_sheet(z, meta, part, pc, scan)
         if refused is not None:
             return refused
     sheet = book.get_sheet_by_name(meta.name)
@@ -534,8 +555,7 @@ def _read_sheet(z, book, meta, part_info, pc, clean: bool = True) -> RawSheet:
     uncached: set = set()
     errors: dict = {}
     merged: list[str] = []
-    if part and part in z.namelist():
-        scan = _scan_sheet(z, part)
+    if scan is not None:
         merged = scan.merges
         if scan.has_formulas or scan.has_errors:
             uncached, errors = formula_and_error_cells(z.read(part))
