@@ -76,10 +76,13 @@ def court_reference_rate(lpr: Decimal) -> Decimal:
         return lpr * Decimal("1.5") / Decimal(365)
 
 
-def late_fee_formula(amount: Decimal, due: dt.date, settlements, as_of: dt.date, daily_rate: Decimal,
-                     grace: int = 0) -> str:
-    """The calculation written out for a clerk or a letter: '600.00×0.0003×10天 + 600.00×0.0003×35天'."""
-    parts = []
+def late_fee_parts(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
+                   grace: int = 0) -> list[tuple[Decimal, int]]:
+    """(principal part, days it accrued) for each part that accrued: paid parts to their day, the rest to as_of.
+
+    1,200.00 due 2026-01-25, 600.00 paid 2026-02-04, as of 2026-03-01 → [(600.00, 10), (600.00, 35)].
+    """
+    out = []
     unpaid = amount
     for day, part in settlements:
         if day > as_of:
@@ -87,8 +90,15 @@ def late_fee_formula(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
         unpaid -= part
         n = days_late(due, day, grace)
         if n:
-            parts.append(f"{part:.2f}×{daily_rate.normalize()}×{n}天")
+            out.append((part, n))
     n = days_late(due, as_of, grace)
     if unpaid > 0 and n:
-        parts.append(f"{unpaid:.2f}×{daily_rate.normalize()}×{n}天")
-    return " + ".join(parts)
+        out.append((unpaid, n))
+    return out
+
+
+def late_fee_formula(amount: Decimal, due: dt.date, settlements, as_of: dt.date, daily_rate: Decimal,
+                     grace: int = 0) -> str:
+    """The calculation written out for a clerk or a letter: '600.00×0.0003×10天 + 600.00×0.0003×35天'."""
+    return " + ".join(f"{part:.2f}×{daily_rate.normalize()}×{n}天"
+                      for part, n in late_fee_parts(amount, due, settlements, as_of, grace))

@@ -45,7 +45,7 @@ from ..ledger.periods import Period, add_months
 from ..ledger.records import Contact, InstallmentPlan, Ledger, Payment, Problem, Settings, Source, Unit
 from .allocation import AllocationResult, ChargeStatus, UnitAccount, allocate
 from .dunning import dunning_tasks
-from .late_fee import days_late
+from .late_fee import days_late, late_fee_parts
 
 DELIVERED = "已送达"
 GENERATED = "已生成"
@@ -173,20 +173,8 @@ class CalcLine:
 
 
 def _parts(amount: Decimal, due: dt.date, settlements, as_of: dt.date, grace: int) -> list[tuple[Decimal, int]]:
-    """(principal part, days late) of each part that accrued: paid parts to their day, the rest to as_of."""
-    out = []
-    unpaid = amount
-    for day, part in settlements:
-        if day > as_of:
-            continue
-        unpaid -= part
-        n = days_late(due, day, grace)
-        if n:
-            out.append((part, n))
-    n = days_late(due, as_of, grace)
-    if unpaid > 0 and n:
-        out.append((unpaid, n))
-    return out
+    """(principal part, days late) of each part that accrued — the same parts the late fee itself uses."""
+    return late_fee_parts(amount, due, settlements, as_of, grace)
 
 
 def _percent(rate: Decimal) -> str:
