@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..resources import resource_dirs
+from .profiles import read_profile
 from ..ledger.money import ZERO, MoneyError, to_money
 from ..ledger.records import Source
 
@@ -186,17 +186,8 @@ def profile_dirs(workbook: Optional[Path] = None) -> list[Path]:
 
 def load_profile(name: str, workbook: Optional[Path] = None) -> BankProfile:
     """``--bank NAME``: a profile file stem (``csv_gbk``) or a path to a .json file."""
-    candidate = Path(name)
-    paths = [candidate] if candidate.suffix.lower() == ".json" else [d / f"{name}.json" for d in profile_dirs(workbook)]
-    for path in paths:
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ProfileError(f"银行方案文件“{path}”无法读取：{exc}") from None
-            return profile_from_dict(data, path.stem)
-    known = sorted({p.stem for d in profile_dirs(workbook) if d.is_dir() for p in d.glob("*.json")})
-    raise ProfileError(f"找不到银行方案“{name}”；可用：{'、'.join(known) or '（无）'}")
+    data, stem = read_profile(name, profile_dirs(workbook), "银行方案", ProfileError)
+    return profile_from_dict(data, stem)
 
 
 # --------------------------------------------------------------------------- file lines

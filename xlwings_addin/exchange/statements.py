@@ -51,7 +51,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import re
 import unicodedata
 import zipfile
@@ -62,6 +61,7 @@ from typing import Optional
 
 from ..ledger.money import ZERO, MoneyError, to_decimal, to_money
 from ..resources import resource_dirs
+from .profiles import read_profile
 
 PAYMENT, REFUND, OTHER = "payment", "refund", "other"
 FIELDS = ("time", "date", "clock", "trade_no", "merchant_no", "refund_no", "status", "amount", "refund_amount",
@@ -194,17 +194,8 @@ def profile_dirs(workbook: Optional[Path] = None) -> list[Path]:
 
 def load_profile(name: str, workbook: Optional[Path] = None) -> StatementProfile:
     """``wechat``, ``alipay``, a bank profile's stem, or a path to a .json file."""
-    candidate = Path(name)
-    paths = [candidate] if candidate.suffix.lower() == ".json" else [d / f"{name}.json" for d in profile_dirs(workbook)]
-    for path in paths:
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise StatementProfileError(f"对账单方案文件“{path}”无法读取：{exc}") from None
-            return profile_from_dict(data, path.stem)
-    known = sorted({p.stem for d in profile_dirs(workbook) if d.is_dir() for p in d.glob("*.json")})
-    raise StatementProfileError(f"找不到对账单方案“{name}”；可用：{'、'.join(known) or '（无）'}")
+    data, stem = read_profile(name, profile_dirs(workbook), "对账单方案", StatementProfileError)
+    return profile_from_dict(data, stem)
 
 
 # --------------------------------------------------------------------------- parsed statement
