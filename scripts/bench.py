@@ -133,6 +133,57 @@ def bench_letters(path: Path, count: int = 1000) -> float:
     return total
 
 
+def bench_command(argv: list) -> float:
+    """One feebook command, in this process (as the CLI runs it), on a private copy of the workbook."""
+    import contextlib
+    import io
+    import tempfile
+
+    from xlwings_addin.faces.cli import main as feebook
+
+    folder = Path(tempfile.mkdtemp(prefix="feebook-bench-cmd-"))
+    book = folder / "book.xlsx"
+    shutil.copyfile(argv[1], book)
+    argv = [argv[0], str(book), *argv[2:]]
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = feebook(argv)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"  {'feebook ' + argv[0] + ' (exit ' + str(code) + ')':<40s} {elapsed:6.2f} s")
+    return elapsed
+
+
+def bench_bank_import(path: Path) -> float:
+    """`feebook bank import` of the 回盘 of a 托收盘 of every 托收 unit (made first, not timed)."""
+    import tempfile
+
+    from xlwings_addin.faces.cli import main as feebook
+    from xlwings_addin.jobs.bank import load_profile, simulate_return
+
+    folder = Path(tempfile.mkdtemp(prefix="feebook-bench-bank-"))
+    book = folder / "book.xlsx"
+    shutil.copyfile(path, book)
+    period = period_containing(AS_OF)
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        feebook(["bank", "export", str(book), "--period", str(period), "--bank", "csv_gbk",
+                 "--as-of", str(AS_OF), "--out", str(folder)])
+    exported = next(folder.glob("托收盘_*"))
+    profile = load_profile("csv_gbk")
+    returned = folder / "回盘.csv"
+    returned.write_bytes(simulate_return(profile, exported.read_bytes(), {1: "1001", 2: "1002"}, AS_OF))
+    lines = len(returned.read_bytes().splitlines())
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = feebook(["bank", "import", str(book), str(returned), "--bank", "csv_gbk", "--as-of", str(AS_OF)])
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"  {'bank import (' + format(lines, ',') + ' lines, exit ' + str(code) + ')':<40s} {elapsed:6.2f} s")
+    return elapsed
+
+
 def resave_with_libreoffice(path: Path) -> None:
     """Re-save the workbook as LibreOffice would (every part rewritten, sharedStrings reshuffled) — a clerk's cold day."""
     import tempfile
@@ -149,7 +200,10 @@ def child(kind: str, path: Path) -> int:
     """One measurement in a fresh process, so that peak memory is that command's own."""
     with paused_gc():  # as the feebook command line does
         total = {"floor": floor_read, "run": bench_run, "warm": bench_run_warm, "bill": bench_bill,
-                 "letters": bench_letters}[kind](path)
+                 "letters": bench_letters, "bank_import": bench_bank_import,
+                 "dunning": lambda p: bench_command(["dunning", p, "--as-of", str(AS_OF)]),
+                 "commission": lambda p: bench_command(["commission", p, "--quarter", "2026Q4", "--as-of", str(AS_OF)]),
+                 "dashboard": lambda p: bench_command(["dashboard", p, "--as-of", str(AS_OF)])}[kind](path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  {'peak memory (' + kind + ')':<40s} {peak:6.0f} MB")
     print(f"RESULT {total:.4f} {peak:.1f}")
@@ -307,6 +361,9 @@ def main(argv=None) -> int:
     print(f"  ratio warm run / floor: {warm / floor:.2f}× (goal ≤ 2.5×); peak {warm_peak:,.0f} MB")
     bill, bill_peak = measure("bill", work)
     print(f"  ratio bill / floor: {bill / floor:.2f}× (goal ≤ 2.5×); peak {bill_peak:,.0f} MB")
+    for kind in ("dunning", "commission", "dashboard", "bank_import"):
+        seconds, peak = measure(kind, work)
+        print(f"  ratio {kind} / floor: {seconds / floor:.2f}× (goal ≤ 2.5×); peak {peak:,.0f} MB")
     letters, letters_peak = measure("letters", work)
     print(f"  1,000 催缴函 + merged file: {letters:.1f} s (goal < 20 s); peak {letters_peak:,.0f} MB")
     return 0
