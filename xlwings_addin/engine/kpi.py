@@ -183,7 +183,7 @@ class Breakdown:
     amount: Decimal
 
 
-def reasons_breakdown(ledger: Ledger, allocation: AllocationResult) -> list[Breakdown]:
+def reasons_breakdown(ledger: Ledger, allocation: AllocationResult, lines=None) -> list[Breakdown]:
     """Owing units by their latest recorded 欠费原因 (REASONS order, then others, then 未记录)."""
     t = allocation.as_of
     latest: dict[str, tuple[dt.date, str]] = {}
@@ -191,7 +191,7 @@ def reasons_breakdown(ledger: Ledger, allocation: AllocationResult) -> list[Brea
         if c.reason and c.date <= t and (c.room not in latest or c.date >= latest[c.room][0]):
             latest[c.room] = (c.date, c.reason)
     groups: dict[str, list] = defaultdict(lambda: [0, ZERO])
-    for a in arrears_list(ledger.units, allocation):
+    for a in (arrears_list(ledger.units, allocation) if lines is None else lines):
         if not is_debtor(a):
             continue
         reason = latest.get(a.unit.room, (None, NO_REASON))[1]
@@ -202,11 +202,11 @@ def reasons_breakdown(ledger: Ledger, allocation: AllocationResult) -> list[Brea
     return [Breakdown(k, groups[k][0], groups[k][1]) for k in keys]
 
 
-def arrears_by_building(ledger: Ledger, allocation: AllocationResult) -> list[Breakdown]:
+def arrears_by_building(ledger: Ledger, allocation: AllocationResult, lines=None) -> list[Breakdown]:
     from .rates import _natural
 
     groups: dict[str, list] = defaultdict(lambda: [0, ZERO])
-    for a in arrears_list(ledger.units, allocation):
+    for a in (arrears_list(ledger.units, allocation) if lines is None else lines):
         if is_debtor(a):
             g = groups[a.unit.building or "未分楼栋"]
             g[0] += 1
@@ -214,13 +214,13 @@ def arrears_by_building(ledger: Ledger, allocation: AllocationResult) -> list[Br
     return [Breakdown(k, v[0], v[1]) for k, v in sorted(groups.items(), key=lambda kv: _natural(kv[0]))]
 
 
-def arrears_by_amount(ledger: Ledger, allocation: AllocationResult) -> list[Breakdown]:
+def arrears_by_amount(ledger: Ledger, allocation: AllocationResult, lines=None) -> list[Breakdown]:
     """Owing units by open principal: <1,000 / 1,000–3,000 / 3,000–诉讼欠费金额 / ≥ 诉讼欠费金额."""
     top = ledger.settings.litigation_amount
     bands = [(Decimal(1000), "1000元以下"), (Decimal(3000), "1000–3000元"),
              (top, f"3000–{top.normalize():f}元"), (None, f"{top.normalize():f}元及以上")]
     groups = {label: [0, ZERO] for _l, label in bands}
-    for a in arrears_list(ledger.units, allocation):
+    for a in (arrears_list(ledger.units, allocation) if lines is None else lines):
         if not is_debtor(a):
             continue
         label = next(lbl for limit, lbl in bands if limit is None or a.principal < limit)
@@ -229,9 +229,9 @@ def arrears_by_amount(ledger: Ledger, allocation: AllocationResult) -> list[Brea
     return [Breakdown(k, v[0], v[1]) for k, v in groups.items()]
 
 
-def arrears_by_aging(ledger: Ledger, allocation: AllocationResult) -> dict[str, Decimal]:
+def arrears_by_aging(ledger: Ledger, allocation: AllocationResult, lines=None) -> dict[str, Decimal]:
     """Open principal by 账龄 bucket, each charge aged from its own 应缴日期 (engine.aging)."""
-    return aging_summary(arrears_list(ledger.units, allocation), allocation.as_of)
+    return aging_summary((arrears_list(ledger.units, allocation) if lines is None else lines), allocation.as_of)
 
 
 def same_day(period: Period, offset_days: int) -> dt.date:
@@ -305,6 +305,7 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
                                   as_of=t)
     center = next((r for r in scope_rows if r.scope == CENTER), None)
     channels = channel_totals(allocation, start, end)
+    lines = arrears_list(ledger.units, allocation)  # once, for every breakdown below
     return Kpis(
         as_of=t, period=period, window=(start, end),
         rates=tuple(window_rate(allocation, label, a, b, t) for label, a, b in calendar_windows(t)),
@@ -314,13 +315,13 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
         channels=channels,
         online_share=online_share(channels),
         success=success_rate(ledger, allocation, start, end, t),
-        reasons=tuple(reasons_breakdown(ledger, allocation)),
-        aging=arrears_by_aging(ledger, allocation),
-        buildings=tuple(arrears_by_building(ledger, allocation)),
-        amounts=tuple(arrears_by_amount(ledger, allocation)),
+        reasons=tuple(reasons_breakdown(ledger, allocation, lines)),
+        aging=arrears_by_aging(ledger, allocation, lines),
+        buildings=tuple(arrears_by_building(ledger, allocation, lines)),
+        amounts=tuple(arrears_by_amount(ledger, allocation, lines)),
         on_time=on_time_share(allocation, period),
         trend=tuple(trend_rows(ledger, allocation, t)),
-        debtors=debtors(ledger.units, allocation),
+        debtors=debtors(ledger.units, allocation, lines),
     )
 
 

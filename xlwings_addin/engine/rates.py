@@ -127,8 +127,14 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
             for room in spec["rooms"]:
                 room_scopes[room].append(label)
 
+    label_cache: dict = {}
+
     def labels(status) -> list[str]:
-        return room_scopes["*"] + room_scopes.get(status.charge.room, []) + item_scopes.get(status.charge.item_code, [])
+        key = (status.charge.room, status.charge.item_code)
+        got = label_cache.get(key)
+        if got is None:
+            got = label_cache[key] = (room_scopes["*"] + room_scopes.get(key[0], []) + item_scopes.get(key[1], []))
+        return got
 
     zero = lambda: {"receivable": ZERO, "cash": ZERO, "waived": ZERO, "prepaid": ZERO, "opening": ZERO,
                     "arrears": ZERO, "discount": ZERO}
@@ -136,9 +142,10 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     unit_state: dict = defaultdict(dict)  # (p, label) → room → all paid?
     period_set = set(periods)
     starts = [p.start for p in periods]
+    latest = periods[-1] if periods else None
     for s in statuses:
         c = s.charge
-        if c.payable_from > t:
+        if c.payable_from > t or c.period > latest:  # a later period's charge is no row's receivable or arrears
             continue
         scope_labels = labels(s)
         if not scope_labels:

@@ -91,13 +91,16 @@ def rates_with_trend(ledger: Ledger, allocation, as_of: dt.date) -> SheetOutput:
     return SheetOutput(base.name, base.headers, rows, base.formats, as_of=as_of)
 
 
-def trend_sheet(ledger: Ledger, allocation, as_of: dt.date) -> SheetOutput:
-    """收缴率趋势: the 收缴率 columns, one row per scope × period, each period as of the same day into it."""
+def trend_sheet(ledger: Ledger, allocation, as_of: dt.date, trend=None) -> SheetOutput:
+    """收缴率趋势: the 收缴率 columns, one row per scope × period, each period as of the same day into it.
+
+    ``trend``: the rows already computed (the 看板's :attr:`Kpis.trend`), else computed here.
+    """
     base = rates_sheet([], as_of)
     current = period_containing(as_of, ledger.settings.cycle)
     day_no = (as_of - current.start).days + 1
     rows = []
-    for r in trend_rows(ledger, allocation, as_of):
+    for r in (trend if trend is not None else trend_rows(ledger, allocation, as_of)):
         rows.append([str(r.period), r.scope, r.receivable, r.cash, r.waived, r.prepaid, r.current_rate,
                      r.current_rate_cash_only, r.arrears_rate, r.overall_rate, r.household_rate,
                      r.opening_arrears, r.arrears_collected, r.units_paid, r.units_billed, r.as_of])
@@ -135,7 +138,7 @@ def cmd_dashboard(args) -> int:
     k = kpis(book.ledger, allocation)
     changes = Changes("看板", problems=list(book.ledger.problems) + list(allocation.problems))
     save_with_dashboard(book.path, k, replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
-                                 TREND: trend_sheet(book.ledger, allocation, as_of)},
+                                 TREND: trend_sheet(book.ledger, allocation, as_of, k.trend)},
                         audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": len(k.trend),
                                 "说明": "看板 4 张图表；收缴率 追加收缴率趋势"}],
                         expect_digest=book.digest)
@@ -204,9 +207,10 @@ def demo_step(workbook_path, out_dir, as_of) -> None:
     apply_to_file(book, changes)
     book = load(workbook_path)
     allocation = allocate(book.ledger, as_of)
-    save_with_dashboard(book.path, kpis(book.ledger, allocation),
+    k = kpis(book.ledger, allocation)
+    save_with_dashboard(book.path, k,
                         replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
-                                 TREND: trend_sheet(book.ledger, allocation, as_of)},
+                                 TREND: trend_sheet(book.ledger, allocation, as_of, k.trend)},
                         audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": 4, "说明": "看板 4 张图表"}],
                         expect_digest=book.digest)
     result = render_report(book.ledger, quarter, as_of, Path(out_dir))
