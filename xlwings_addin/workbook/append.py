@@ -207,7 +207,9 @@ def append_xml_fast(xml: bytes, rows: list[dict], sheet: str, styles: _Styles, s
     if rn is not None and rn.group(1) != "1":
         return None
     parsed = _parse_cells(fm.group(2), p)
-    sst = sst_loader() if any('t="s"' in a for _c, a, _x in parsed) else []
+    shared = [int(v.group(1)) for _c, a, x in parsed if 't="s"' in a
+              for v in [re.search(r"<(?:\w+:)?v>\s*(\d+)\s*</", x)] if v]
+    sst = sst_loader(max(shared)) if shared else []
     columns: dict[str, int] = {}
     for col, attrs, cx in sorted(parsed, reverse=True):  # leftmost wins
         h = normalise_header(_cell_text(attrs, cx, sst, p))

@@ -197,12 +197,21 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
                 any_formula |= f
                 touched_ids.add(info["sheetId"])
 
-        sst_cache: list = []
+        sst_cache: dict = {}  # "all" → every string, or "upto" → (index, strings up to it)
 
-        def load_sst():
-            if not sst_cache:
-                sst_cache.append(shared_strings(zin))
-            return sst_cache[0]
+        def load_sst(upto=None):
+            """Shared strings, read only as far as index ``upto`` when that is all that is needed
+            (a header row's strings come first in a big sharedStrings.xml)."""
+            if "all" in sst_cache:
+                return sst_cache["all"]
+            if upto is not None and "upto" in sst_cache and sst_cache["upto"][0] >= upto:
+                return sst_cache["upto"][1]
+            strings = shared_strings(zin, upto)
+            if upto is None:
+                sst_cache["all"] = strings
+            else:
+                sst_cache["upto"] = (upto, strings)
+            return strings
 
         for name, rows in append.items():
             if name in sheets and rows:
