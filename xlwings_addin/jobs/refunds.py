@@ -46,7 +46,7 @@ def refund(ledger: Ledger, room: str, amount, on: dt.date, *, approver: str, rea
     try:
         value = to_money(str(amount))
     except MoneyError as exc:
-        return refuse(f"退款金额{exc}")
+        return refuse(f"退款{exc}" if str(exc).startswith("金额") else f"退款金额{exc}")
     if value <= 0:
         return refuse(f"退款金额应为正数，实为 {value}")
     mine = replace(ledger, units=(unit,), charges=tuple(c for c in ledger.charges if c.room == room),
