@@ -293,8 +293,13 @@ def job_check(ledger: Ledger, as_of: Optional[dt.date] = None) -> Changes:
     return changes
 
 
-def job_bill(ledger: Ledger, period: Period) -> Changes:
-    return withhold_results(_job_bill(ledger, period))
+def job_bill(ledger: Ledger, period: Period, as_of: Optional[dt.date] = None) -> Changes:
+    """计费; with ``as_of`` (the day of entry) 欠费明细 and 收缴率 are rewritten with the new 应收 rows in the
+    same write, so a period billed once its bills are payable leaves no derived sheet stale."""
+    changes = _job_bill(ledger, period)
+    if as_of is not None and not blocking_problems(changes.problems):
+        refresh_after_posting(ledger, changes, as_of)
+    return withhold_results(changes)
 
 
 def _job_bill(ledger: Ledger, period: Period) -> Changes:
