@@ -343,3 +343,18 @@ def test_a_one_off_charge_refreshes_arrears_and_rates_in_the_same_write():
     fresh = job_run(after, day("2026-11-30"))
     assert fresh.replace[schema.ARREARS].rows[:len(arrears.rows)] == arrears.rows
     assert [r[:-2] for r in fresh.replace[schema.RATES].rows if len(r) > 2] == [r[:-2] for r in rates.rows if len(r) > 2]
+
+
+def test_a_refund_refreshes_the_prepaid_shown_in_arrears():
+    from xlwings_addin.jobs.refunds import refund
+
+    # 1-1-101 owes 2026Q4 750.00 (due 2026-10-25) and holds 500.00 paid on 2026-11-10 for 2027Q1 (not yet
+    # billed: earmarked 预存, never offset against the old arrears).  Refunding 200.00 on 2026-11-30 must show
+    # in 欠费明细 at once: 预存余额 500.00 − 200.00 = 300.00, 欠费本金 still 750.00.
+    book = ledger(units=[unit(ROOM, "100")], charges=[charge(ROOM, Q4, "750.00")],
+                  payments=[pay("R1", ROOM, "2026-11-10", "500.00", period=Q1_27)])
+    changes = refund(book, ROOM, "200", day("2026-11-30"), approver="李经理", as_of=day("2026-11-30"))
+    arrears = changes.replace[schema.ARREARS]
+    (row,) = [r for r in arrears.rows if r and r[0] == ROOM]
+    h = arrears.headers.index
+    assert (row[h("欠费本金")], row[h("预存余额")]) == (D("750.00"), D("300.00"))

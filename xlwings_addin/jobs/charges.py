@@ -22,6 +22,7 @@ import datetime as dt
 from typing import Iterable, Optional
 
 from ..engine.billing import bill_number, cycle_mismatch
+from ..engine.dunning import mask_name
 from ..ledger import schema
 from ..ledger.money import MoneyError, to_money
 from ..ledger.periods import Period, period_containing
@@ -81,7 +82,7 @@ def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.dat
     }]
     changes.audit.append({"操作": f"临时收费 {bill_no}", "数量": 1,
                           "说明": f"{room} {item.name} {value:.2f} 元{('；' + note) if note else ''}"})
-    changes.summary.append(f"新增应收 {bill_no}：{room} {unit.owner} {item.name} {value:,.2f} 元，"
+    changes.summary.append(f"新增应收 {bill_no}：{room} {mask_name(unit.owner)} {item.name} {value:,.2f} 元，"
                            f"期间 {period}，应缴日期 {due:%Y-%m-%d}，来源 手工")
     if item.method in ("面积", "固定") and item.applies_to(unit.house_type) and item.unit_price:
         changes.summary.append(f"注意：{room} {period} 的“{item.name}”已有此行，计费时不再按期生成（同一天不重复收费）")
