@@ -212,3 +212,30 @@ def test_feebook_bill_refuses_a_month_after_the_quarter(tmp_path, capsys):
     assert "计费周期" in out and "未计费" in out
     # one line: 2026Q1 1-1-101 物业管理费 100 × 2.50 × 3 = 750.00; January was not billed again
     assert [(str(c.period), c.amount) for c in load(path).ledger.charges] == [("2026Q1", D("750.00"))]
+
+
+def test_feebook_bill_refreshes_arrears_and_rates_as_of_the_day_of_entry(tmp_path, monkeypatch):
+    from xlwings_addin.faces import cli
+    from xlwings_addin.jobs.ledger import job_run, load
+    from xlwings_addin.ledger import schema
+    from xlwings_addin.workbook.reader import read_workbook
+
+    path = tmp_path / "quarterly.xlsx"
+    _openpyxl_workbook(path)
+    monkeypatch.setattr(cli, "today", lambda: dt.date(2026, 3, 1))
+    # 2026Q1 billed late, on 2026-03-01: 100 × 2.50 × 3 = 750.00 due 2026-01-25, R1 paid 300.00 on 2026-02-01
+    # → 欠费明细 at once: 750.00 − 300.00 = 450.00 owed; 收缴率 2026Q1 全部: 应收 750.00, 实收 300.00
+    assert cli.main(["bill", str(path), "--period", "2026Q1"]) == 0
+    raw = read_workbook(path, sheets=[schema.ARREARS, schema.RATES])
+
+    def rows(name):
+        return [dict(zip(raw[name].headers, values)) for _n, values in raw[name].rows]
+
+    (owed,) = [r for r in rows(schema.ARREARS) if r["房号"] == "1-1-101"]
+    assert owed["欠费本金"] == 450
+    (q1,) = [r for r in rows(schema.RATES) if r["期间"] == "2026Q1" and r["范围"] == "全部"]
+    assert (q1["应收"], q1["实收"]) == (750, 300)
+    # the same as a fresh run as of that day
+    fresh = job_run(load(path).ledger, dt.date(2026, 3, 1)).replace[schema.ARREARS]
+    (want,) = [r for r in fresh.rows if r and r[0] == "1-1-101"]
+    assert D(str(owed["违约金"])) == want[fresh.headers.index("违约金")]

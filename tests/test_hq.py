@@ -263,3 +263,21 @@ def test_a_folder_of_only_broken_files_still_writes_the_review(tmp_path, capsys)
     assert [r["文件"] for r in review] == ["x.xlsx", "y.xlsx"]
     assert all(r["状态"].startswith("无法读取") for r in review)
     assert "无法读取：x.xlsx" in capsys.readouterr().err
+
+
+def test_a_center_sent_twice_is_flagged_in_the_review(three, tmp_path, capsys):
+    # 乙中心's workbook AND its 报送 file in the folder: both are read and summed (2026Q4 合计 应收
+    # 甲 1,000 + 乙 3,000 + 丙 500 + 乙 again 3,000 = 7,500) — 复核 names the other file on both rows
+    sent = tmp_path / "sent"
+    assert main(["submit", str(three / "b.xlsx"), "--as-of", "2026-11-22", "--out", str(sent)]) == 0
+    [summary] = sent.glob("*.xlsx")
+    shutil.copyfile(summary, three / summary.name)
+    out = tmp_path / "HQ.xlsx"
+    capsys.readouterr()
+    assert main(["hq", str(three), "--as-of", "2026-11-22", "--out", str(out)]) == 0
+    assert "服务中心“乙中心”出现在 2 个文件中" in capsys.readouterr().err
+    assert _q4(read_sheet(out, "各中心收缴率"), "合计")["应收"] == 7500
+    review = {r["文件"]: r for r in read_sheet(out, "复核")}
+    assert "另见于 " + summary.name in review["b.xlsx"]["说明"]
+    assert "另见于 b.xlsx" in review[summary.name]["说明"]
+    assert "重复" not in review["a.xlsx"]["说明"] and "重复" not in review["c.xlsx"]["说明"]

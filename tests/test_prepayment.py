@@ -317,3 +317,44 @@ def test_feebook_refund_checks_the_balance_and_writes_a_refund_row(tmp_path):
     account = allocate(book, day("2026-03-01")).accounts[ROOM]
     assert account.prepaid_balance == D("1450.00")
     assert [p.amount for p in book.payments] == [D("3000.00")]  # the receipt stands
+
+
+def test_a_one_off_charge_refreshes_arrears_and_rates_in_the_same_write():
+    from ledger_builders import item
+
+    items = (item(), item("MJK", "门禁卡工本费", "固定", "0", late_fee=False))
+    # 2026Q4 物业管理费 750.00 due 2026-10-25, unpaid; the clerk adds 门禁卡 50.00 on 2026-11-22, entered 2026-11-30
+    book = ledger(units=[unit(ROOM, "100")], items=items, charges=[charge(ROOM, Q4, "750.00")])
+    changes = one_off_charge(book, ROOM, "MJK", "50", day("2026-11-22"), as_of=day("2026-11-30"))
+    arrears = changes.replace[schema.ARREARS]
+    (row,) = [r for r in arrears.rows if r and r[0] == ROOM]
+    h = arrears.headers.index
+    # 欠费本金 750.00 + 50.00 = 800.00 over 2 bills of one period; 违约金 only on 物业管理费 (门禁卡 计违约金 否):
+    # 750.00 × 0.0003 × 36 days (2026-10-25 → 2026-11-30) = 8.10
+    assert (row[h("欠费本金")], row[h("违约金")], row[h("欠费期数")]) == (D("800.00"), D("8.10"), 1)
+    rates = changes.replace[schema.RATES]
+    (everything,) = [r for r in rates.rows if len(r) > 2 and r[0] == "2026Q4" and r[1] == "全部"]
+    assert (everything[2], everything[3]) == (D("800.00"), D("0"))  # 应收 750.00 + 50.00, 实收 0
+    # the same figures a fresh run as of the same day writes once the row is in 应收
+    from dataclasses import replace as _with
+
+    from xlwings_addin.jobs.ledger import _charge_of
+    after = _with(book, charges=book.charges + (_charge_of(changes.append[schema.CHARGES][0]),))
+    fresh = job_run(after, day("2026-11-30"))
+    assert fresh.replace[schema.ARREARS].rows[:len(arrears.rows)] == arrears.rows
+    assert [r[:-2] for r in fresh.replace[schema.RATES].rows if len(r) > 2] == [r[:-2] for r in rates.rows if len(r) > 2]
+
+
+def test_a_refund_refreshes_the_prepaid_shown_in_arrears():
+    from xlwings_addin.jobs.refunds import refund
+
+    # 1-1-101 owes 2026Q4 750.00 (due 2026-10-25) and holds 500.00 paid on 2026-11-10 for 2027Q1 (not yet
+    # billed: earmarked 预存, never offset against the old arrears).  Refunding 200.00 on 2026-11-30 must show
+    # in 欠费明细 at once: 预存余额 500.00 − 200.00 = 300.00, 欠费本金 still 750.00.
+    book = ledger(units=[unit(ROOM, "100")], charges=[charge(ROOM, Q4, "750.00")],
+                  payments=[pay("R1", ROOM, "2026-11-10", "500.00", period=Q1_27)])
+    changes = refund(book, ROOM, "200", day("2026-11-30"), approver="李经理", as_of=day("2026-11-30"))
+    arrears = changes.replace[schema.ARREARS]
+    (row,) = [r for r in arrears.rows if r and r[0] == ROOM]
+    h = arrears.headers.index
+    assert (row[h("欠费本金")], row[h("预存余额")]) == (D("750.00"), D("300.00"))

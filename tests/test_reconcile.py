@@ -13,7 +13,7 @@ from test_bank import make_workbook
 
 from xlwings_addin.exchange.statements import StatementError, load_profile, parse_statement, room_named
 from xlwings_addin.faces.cli import main
-from xlwings_addin.jobs.ledger import load
+from xlwings_addin.jobs.ledger import job_run, load
 from xlwings_addin.ledger import schema
 from xlwings_addin.workbook.reader import read_workbook
 from xlwings_addin.workbook.writer import save_changes
@@ -322,3 +322,24 @@ def test_alipay_detail_saved_as_utf8_is_refused():
     with pytest.raises(StatementError) as err:
         parse_statement(load_profile("alipay"), buf.getvalue())
     assert err.value.messages == ["文件是 UTF-8 编码，但支付宝业务明细应为 GBK 编码；请使用下载的原始文件，不要用其他软件另存"]
+
+
+def test_post_refreshes_arrears_and_rates_in_the_same_write(book, tmp_path, capsys):
+    # 1-2-101 owes 2026Q3 450.00 and 2026Q4 450.00 (fixture of test_bank); the bill's 450.00 of 2026-11-21 is
+    # posted and settles the older 2026Q3 → 欠费明细 must show 900.00 − 450.00 = 450.00 owed, 1 period, at once
+    # (not after a separate feebook run), exactly as a fresh run as of the same day would write it.
+    bill = tmp_path / "微信账单_2026-11-21.csv"
+    bill.write_bytes(wechat_bill())
+    assert main(["reconcile", str(book), str(bill), "--source", "wechat", "--post", "--as-of", "2026-11-22"]) == 0
+    assert "已同时刷新“欠费明细”“收缴率”" in capsys.readouterr().out
+    written = {r["房号"]: r for r in rows_of(book, schema.ARREARS)}
+    assert (written["1-2-101"]["欠费本金"], written["1-2-101"]["欠费期数"]) == (450, 1)
+    fresh = job_run(load(book).ledger, NOV22)
+    arrears = fresh.replace[schema.ARREARS]
+    col = arrears.headers.index("欠费本金")
+    want = {row[0]: row[col] for row in arrears.rows if len(row) > col and isinstance(row[col], D)}
+    assert want and {room: D(str(written[room]["欠费本金"])) for room in want} == want
+    rates = fresh.replace[schema.RATES]
+    want_rates = {(r[0], r[1]): r[rates.headers.index("实收")] for r in rates.rows if len(r) > 3 and r[1]}
+    got_rates = {(r["期间"], r["范围"]): D(str(r["实收"])) for r in rows_of(book, schema.RATES) if r.get("范围")}
+    assert got_rates == want_rates

@@ -185,7 +185,7 @@ def cmd_check(args) -> int:
 
 def cmd_bill(args) -> int:
     book = load(args.workbook)
-    return write_and_report(book, job_bill(book.ledger, args.period))
+    return write_and_report(book, job_bill(book.ledger, args.period, today()))
 
 
 def cmd_run(args) -> int:

@@ -262,7 +262,7 @@ def bill(book=None, as_of=None) -> MacroResult:
         period = s.ask_period("计费期间（如 2026Q4 或 2026-10）：",
                               period_containing(s.as_of, s.ledger.settings.cycle))
         s.status(f"计费 {period}…")
-        changes = job_bill(s.ledger, period)
+        changes = job_bill(s.ledger, period, s.as_of)
         s.apply(changes)
         s.report(changes)
     return _run("计费", book, as_of, body)

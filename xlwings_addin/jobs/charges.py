@@ -22,12 +22,13 @@ import datetime as dt
 from typing import Iterable, Optional
 
 from ..engine.billing import bill_number, cycle_mismatch
+from ..engine.dunning import mask_name
 from ..ledger import schema
 from ..ledger.money import MoneyError, to_money
 from ..ledger.periods import Period, period_containing
 from ..ledger.records import Ledger, Problem, Source
 from ..workbook.parse import clean_room
-from .ledger import Changes
+from .ledger import Changes, refresh_after_posting
 
 INPUT = Source(schema.CHARGES)
 
@@ -45,7 +46,9 @@ def next_bill_no(period: Period, room: str, item_code: str, taken: Iterable[str]
 
 def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.date, *,
                    period: Optional[Period] = None, due: Optional[dt.date] = None, note: str = "",
-                   existing_bill_nos: Iterable[str] = ()) -> Changes:
+                   existing_bill_nos: Iterable[str] = (), as_of: Optional[dt.date] = None) -> Changes:
+    """The 应收 row of one charge; 欠费明细 and 收缴率 are rewritten with it as of ``as_of`` (the day of
+    entry; the charge's day when later or not given), so no derived sheet is left stale."""
     changes = Changes("临时收费")
 
     def refuse(message: str) -> Changes:
@@ -63,7 +66,7 @@ def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.dat
     try:
         value = to_money(str(amount))
     except MoneyError as exc:
-        return refuse(f"金额{exc}")
+        return refuse(str(exc) if str(exc).startswith("金额") else f"金额{exc}")
     if value <= 0:
         return refuse(f"金额应为正数，实为 {value}（减少应收请用减免或红冲）")
     period = period or period_containing(on, ledger.settings.cycle)
@@ -79,8 +82,8 @@ def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.dat
     }]
     changes.audit.append({"操作": f"临时收费 {bill_no}", "数量": 1,
                           "说明": f"{room} {item.name} {value:.2f} 元{('；' + note) if note else ''}"})
-    changes.summary.append(f"新增应收 {bill_no}：{room} {unit.owner} {item.name} {value:,.2f} 元，"
+    changes.summary.append(f"新增应收 {bill_no}：{room} {mask_name(unit.owner)} {item.name} {value:,.2f} 元，"
                            f"期间 {period}，应缴日期 {due:%Y-%m-%d}，来源 手工")
     if item.method in ("面积", "固定") and item.applies_to(unit.house_type) and item.unit_price:
         changes.summary.append(f"注意：{room} {period} 的“{item.name}”已有此行，计费时不再按期生成（同一天不重复收费）")
-    return changes
+    return refresh_after_posting(ledger, changes, max(as_of or on, on))

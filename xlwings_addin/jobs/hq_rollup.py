@@ -73,6 +73,16 @@ def display_names(facts_list: list[dict]) -> list[str]:
     return [f"{n}（{Path(f['file']).stem}）" if counts[n] > 1 else n for n, f in zip(names, facts_list)]
 
 
+def duplicate_centers(facts_list: list[dict]) -> dict[str, list[str]]:
+    """服务中心 (参数) read from more than one file — e.g. a center's workbook and its 报送 file both in the
+    folder: every file is summed, so the 合计 counts that center twice; 复核 and the command say so."""
+    files: dict[str, list[str]] = {}
+    for f in facts_list:
+        if f["status"] == READ and f["center"]:
+            files.setdefault(f["center"], []).append(f["file"])
+    return {center: names for center, names in files.items() if len(names) > 1}
+
+
 def _rate_columns(frame):
     frame["当期收缴率"] = [_ratio(a + b + c, r) for a, b, c, r in
                          zip(frame["实收"], frame["减免"], frame["预存冲抵"], frame["应收"])]
@@ -139,9 +149,14 @@ def _review(names, facts_list, as_of, threshold):
     for key in ("违约金日费率", "缴费截止日"):
         values = Counter(str(f["settings"].get(key)) for f in ok)
         group[key] = values.most_common(1)[0][0] if values else None
+    twice = duplicate_centers(facts_list)
     rows = []
     for name, f in zip(names, facts_list):
         notes = []
+        if f["status"] == READ and f["center"] in twice:
+            others = "、".join(x for x in twice[f["center"]] if x != f["file"])
+            notes.append(f"服务中心“{f['center']}”另见于 {others}：合计中重复计入，请核对是否重复报送"
+                         f"（工作簿与报送文件只放其一）")
         rv = f.get("review") or {}
         this, last = (_d(rv["本期应收"]), _d(rv["上期应收"])) if rv else (None, None)
         change = None

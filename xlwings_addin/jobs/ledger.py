@@ -293,8 +293,13 @@ def job_check(ledger: Ledger, as_of: Optional[dt.date] = None) -> Changes:
     return changes
 
 
-def job_bill(ledger: Ledger, period: Period) -> Changes:
-    return withhold_results(_job_bill(ledger, period))
+def job_bill(ledger: Ledger, period: Period, as_of: Optional[dt.date] = None) -> Changes:
+    """计费; with ``as_of`` (the day of entry) 欠费明细 and 收缴率 are rewritten with the new 应收 rows in the
+    same write, so a period billed once its bills are payable leaves no derived sheet stale."""
+    changes = _job_bill(ledger, period)
+    if as_of is not None and not blocking_problems(changes.problems):
+        refresh_after_posting(ledger, changes, as_of)
+    return withhold_results(changes)
 
 
 def _job_bill(ledger: Ledger, period: Period) -> Changes:
@@ -373,13 +378,24 @@ def _payment_of(row: dict) -> Payment:
                    note=str(row.get("备注") or ""))
 
 
+def _charge_of(row: dict) -> Charge:
+    return Charge(bill_no=str(row["账单号"]), period=Period.parse(str(row["期间"])), room=str(row["房号"]),
+                  item_code=str(row["项目编码"]), amount=Decimal(row["金额"]), due_date=row["应缴日期"],
+                  item_name=str(row.get("项目名称") or ""), quantity=row.get("数量"), unit_price=row.get("单价"),
+                  origin=str(row.get("来源") or "手工"))
+
+
 def refresh_after_posting(ledger: Ledger, changes: Changes, as_of: dt.date) -> Changes:
-    """Money was posted (回盘, 收款, 冲销): rewrite 欠费明细 and 收缴率 from the ledger *with* the new
-    收款 rows, in the same write, so they never show bills as owed that this write paid."""
+    """Money was posted (回盘, 收款, 冲销, 对账入账, 临时收费, 退款): rewrite 欠费明细 and 收缴率 from the ledger
+    *with* the new 应收/收款 rows, in the same write, so they never disagree with the ledger this write leaves."""
     rows = changes.append.get(schema.PAYMENTS) or []
-    if not rows:
+    bills = changes.append.get(schema.CHARGES) or []
+    if not rows and not bills:
         return changes
-    after = replace(ledger, payments=tuple(ledger.payments) + tuple(_payment_of(r) for r in rows))
+    paid = [_payment_of(r) for r in rows]
+    after = replace(ledger, charges=tuple(ledger.charges) + tuple(_charge_of(r) for r in bills),
+                    payments=tuple(ledger.payments) + tuple(p for p in paid if p.channel != schema.REFUND),
+                    refunds=tuple(ledger.refunds) + tuple(p for p in paid if p.channel == schema.REFUND))
     day = max([as_of] + [r["收款日期"] for r in rows if isinstance(r.get("收款日期"), dt.date)])
     allocation = allocate(after, day)
     lines = arrears_list(after.units, allocation)

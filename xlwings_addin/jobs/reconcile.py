@@ -39,7 +39,7 @@ from ..ledger.money import ZERO, round_money
 from ..ledger.records import ERROR, Ledger, Payment, Problem, Source
 from ..workbook.parse import clean_text
 from .bank import lock_message, locked_rooms
-from .ledger import Changes
+from .ledger import Changes, refresh_after_posting
 from .receipts import next_receipt_no, receipt_prefix
 
 MATCHED, AMOUNT_DIFFERS, LEDGER_ONLY, CHANNEL_ONLY, REFUNDED = schema.RECONCILE_TYPES
@@ -259,7 +259,8 @@ def reconcile(ledger: Ledger, statement: Statement, as_of: dt.date, *, recorded=
                                       f"已对账跳过 {skipped} 笔"})
     elif rows:
         changes.summary.append("此对账单已导入过，本次未写入任何内容")
-    return changes
+    # posted 收款 rows: 欠费明细 and 收缴率 are rewritten with them in the same write (never left stale)
+    return refresh_after_posting(ledger, changes, as_of)
 
 
 def refuse(profile: StatementProfile, exc: StatementError) -> Changes:

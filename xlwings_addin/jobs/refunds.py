@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Iterable
+from typing import Iterable, Optional
 
 from ..engine.allocation import allocate
+from ..engine.dunning import mask_name
 from ..ledger import schema
 from ..ledger.money import MoneyError, to_money
 from ..ledger.records import Ledger, Problem, Source
 from ..workbook.parse import clean_room
-from .ledger import Changes
+from .ledger import Changes, refresh_after_posting
 from .receipts import next_receipt_no, receipt_prefix
 
 
 def refund(ledger: Ledger, room: str, amount, on: dt.date, *, approver: str, reason: str = "",
-           operator: str = "", existing_receipts: Iterable[str] = ()) -> Changes:
+           operator: str = "", existing_receipts: Iterable[str] = (), as_of: Optional[dt.date] = None) -> Changes:
+    """The refund row; 欠费明细 (whose 预存余额 it lowers) and 收缴率 are rewritten with it as of ``as_of``
+    (the day of entry; the refund's day when later or not given)."""
     changes = Changes("退预存")
 
     def refuse(message: str) -> Changes:
@@ -46,7 +49,7 @@ def refund(ledger: Ledger, room: str, amount, on: dt.date, *, approver: str, rea
     try:
         value = to_money(str(amount))
     except MoneyError as exc:
-        return refuse(f"退款金额{exc}")
+        return refuse(f"退款{exc}" if str(exc).startswith("金额") else f"退款金额{exc}")
     if value <= 0:
         return refuse(f"退款金额应为正数，实为 {value}")
     mine = replace(ledger, units=(unit,), charges=tuple(c for c in ledger.charges if c.room == room),
@@ -64,7 +67,7 @@ def refund(ledger: Ledger, room: str, amount, on: dt.date, *, approver: str, rea
         "经办人": operator or None, "备注": note,
     }]
     changes.audit.append({"操作": f"退预存 {receipt_no}", "数量": 1, "说明": f"{room} {value:.2f} 元；{note}"})
-    changes.summary.append(f"退款 {receipt_no}：{room} {unit.owner} 退预存 {value:,.2f} 元，{on:%Y-%m-%d}，"
+    changes.summary.append(f"退款 {receipt_no}：{room} {mask_name(unit.owner)} 退预存 {value:,.2f} 元，{on:%Y-%m-%d}，"
                            f"审批人 {approver.strip()}；预存余额 {account.prepaid_balance:,.2f} → "
                            f"{account.prepaid_balance - value:,.2f} 元")
-    return changes
+    return refresh_after_posting(ledger, changes, max(as_of or on, on))

@@ -26,7 +26,7 @@ def cmd_charge(args) -> int:
     book = load(args.workbook)
     changes = one_off_charge(book.ledger, args.room, args.item, args.amount, args.date or today(),
                              period=args.period, due=args.due, note=args.note or "",
-                             existing_bill_nos=raw_bill_numbers(book.path))
+                             existing_bill_nos=raw_bill_numbers(book.path), as_of=today())
     return write_and_report(book, changes)
 
 

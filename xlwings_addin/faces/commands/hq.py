@@ -82,6 +82,9 @@ def cmd_hq(args) -> int:
         rate = last["当期收缴率"]
         print(f"{last['期间']} 合计 应收 {last['应收']:,.2f} 元，当期收缴率 "
               + ("—" if rate is None else f"{rate * 100:.2f}%"))
+    for center, names in hq_rollup.duplicate_centers(facts).items():
+        print(f"注意：服务中心“{center}”出现在 {len(names)} 个文件中（{'、'.join(names)}），合计中重复计入；"
+              f"见“复核”表", file=sys.stderr)
     if args.parquet:
         written = hq_rollup.write_parquet(args.parquet, tables)
         print(f"parquet：{len(written)} 个文件写入 {args.parquet}")

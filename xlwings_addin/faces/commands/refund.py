@@ -14,7 +14,7 @@ def cmd_refund(args) -> int:
     book = load(args.workbook)
     changes = refund(book.ledger, args.room, args.amount, args.date or today(), approver=args.approver,
                      reason=args.reason or "", operator=args.operator or "",
-                     existing_receipts=raw_receipt_numbers(book.path))
+                     existing_receipts=raw_receipt_numbers(book.path), as_of=today())
     return write_and_report(book, changes)
 
 
