@@ -99,7 +99,7 @@ def complaint() -> Complaint:
                             "（送达凭证 {{ lawyer_proof }}），付款期限{{ lawyer_deadline }}届满，被告仍未支付。"
                             "{{ undelivered_text }}"],
             ["8. 诉讼时效", "{{ limitation_text }}"],
-            ["9. 被告陈述的欠费原因", "{{ reason_text }}；{{ part_payment_text }}"],
+            ["9. 催缴记录登记的欠费原因", "{{ reason_text }}；{{ part_payment_text }}"],
             ["10. 证据清单", "见附件二 证据目录"]], [4.4, 11.9], size=10.5)
     t.table(["送达日期", "催告方式", "送达凭证"], ["{{ d.date }}", "{{ d.method }}", "{{ d.proof }}"],
             [4.0, 4.0, 8.3], loop="d in demands", size=10)

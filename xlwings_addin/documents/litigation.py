@@ -138,7 +138,7 @@ def complaint_context(ledger: Ledger, case: Case, as_of: dt.date) -> dict:
     else:
         part_text = "最后一次送达催告后被告未再缴费"
     reason = case.owner_reason
-    reason_text = (f"被告在催缴中称欠费原因为“{reason}”" if reason else "被告在催缴中未提出拒缴理由")
+    reason_text = (f"催缴记录登记的欠费原因为“{reason}”" if reason else "催缴记录未登记欠费原因，被告未提出拒缴理由")
     other = totals.other_fee
     other_label = "合同约定口径" if basis == CLAIM_REFERENCE else "法院参考口径（LPR×1.5）"
     ref_rate = court_reference_rate(s.lpr)

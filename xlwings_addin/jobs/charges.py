@@ -46,7 +46,8 @@ def next_bill_no(period: Period, room: str, item_code: str, taken: Iterable[str]
 
 def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.date, *,
                    period: Optional[Period] = None, due: Optional[dt.date] = None, note: str = "",
-                   existing_bill_nos: Iterable[str] = (), as_of: Optional[dt.date] = None) -> Changes:
+                   existing_bill_nos: Iterable[str] = (), as_of: Optional[dt.date] = None,
+                   force: bool = False) -> Changes:
     """The 应收 row of one charge; 欠费明细 and 收缴率 are rewritten with it as of ``as_of`` (the day of
     entry; the charge's day when later or not given), so no derived sheet is left stale."""
     changes = Changes("临时收费")
@@ -73,6 +74,13 @@ def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.dat
     mismatch = cycle_mismatch(ledger.settings, period)
     if mismatch:
         return refuse(mismatch)
+    periodic = item.method in ("面积", "固定") and item.applies_to(unit.house_type) and item.unit_price
+    billed = any(c.period == period and c.room == room and c.item_code == item.code for c in ledger.charges)
+    if periodic and not billed and not force:
+        # an existing 应收 row stops billing from charging this unit-item for the period (issue 15):
+        # a small one-off line would replace the whole regular bill
+        return refuse(f"“{item.name}”按期计费，{room} 的 {period} 尚未计费：临时收费会使计费时跳过该户该项目，"
+                      f"少收整期费用；请先计费（feebook bill --period {period}），或确需如此时加 --force")
     due = due or on
     taken = set(existing_bill_nos) | {c.bill_no for c in ledger.charges}
     bill_no = next_bill_no(period, room, item.code, taken)
@@ -84,6 +92,6 @@ def one_off_charge(ledger: Ledger, room: str, item_code: str, amount, on: dt.dat
                           "说明": f"{room} {item.name} {value:.2f} 元{('；' + note) if note else ''}"})
     changes.summary.append(f"新增应收 {bill_no}：{room} {mask_name(unit.owner)} {item.name} {value:,.2f} 元，"
                            f"期间 {period}，应缴日期 {due:%Y-%m-%d}，来源 手工")
-    if item.method in ("面积", "固定") and item.applies_to(unit.house_type) and item.unit_price:
+    if periodic and not billed:
         changes.summary.append(f"注意：{room} {period} 的“{item.name}”已有此行，计费时不再按期生成（同一天不重复收费）")
     return refresh_after_posting(ledger, changes, max(as_of or on, on))

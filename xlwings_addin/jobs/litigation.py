@@ -76,7 +76,7 @@ def _summary_row(case: Case, folder: str) -> list:
         notes.append("最后一次送达催告后有部分缴费：" + "；".join(
             f"{p.paid_on:%Y-%m-%d} {p.amount:,.2f}" for p in case.part_payments))
     if case.owner_reason:
-        notes.append(f"业主陈述欠费原因：{case.owner_reason}")
+        notes.append(f"催缴记录登记的欠费原因：{case.owner_reason}")
     periods = len({x.period for x in case.lines if x.principal > 0})
     return [case.room, case.unit.owner, periods, case.totals.principal, case.totals.fee, case.totals.fee_ref,
             case.totals.basis, case.totals.claim_total, case.limitation.expires, case.limitation.basis,

@@ -275,5 +275,6 @@ def reverse(ledger: Ledger, receipt_no: str, on: dt.date, *, reason: str = "", o
     changes.summary.append(f"已冲销收据 {receipt_no}（{original.room} {original.amount:,.2f} 元，{original.channel}）："
                            f"冲销行收据号 {new_no}，金额 {-original.amount:,.2f} 元；原收据号不再使用")
     if original.channel == "托收":
-        changes.summary.append(f"注意：{receipt_no} 是托收收款（批次 {original.batch}），请确认银行已退回该笔款项")
+        batch = f"（批次 {original.batch}）" if original.batch else ""
+        changes.summary.append(f"注意：{receipt_no} 是托收收款{batch}，请确认银行已退回该笔款项")
     return refresh_after_posting(ledger, changes, max(as_of or on, on))

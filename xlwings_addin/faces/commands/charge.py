@@ -26,7 +26,7 @@ def cmd_charge(args) -> int:
     book = load(args.workbook)
     changes = one_off_charge(book.ledger, args.room, args.item, args.amount, args.date or today(),
                              period=args.period, due=args.due, note=args.note or "",
-                             existing_bill_nos=raw_bill_numbers(book.path), as_of=today())
+                             existing_bill_nos=raw_bill_numbers(book.path), as_of=today(), force=args.force)
     return write_and_report(book, changes)
 
 
@@ -40,4 +40,6 @@ def register(subparsers) -> None:
     p.add_argument("--period", type=period_arg, default=None, help="期间（默认收费日期所在的计费周期）")
     p.add_argument("--due", type=as_of_arg, default=None, help="应缴日期（默认收费日期）")
     p.add_argument("--note", default="", help="说明（记入操作日志）")
+    p.add_argument("--force", action="store_true",
+                   help="按期计费的项目在本期尚未计费时也记入（计费时将跳过该户该项目）")
     p.set_defaults(func=cmd_charge)
