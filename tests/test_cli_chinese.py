@@ -71,3 +71,25 @@ def test_refused_receive_names_its_cell_and_the_nearest_room(tmp_path, capsys):
                  "--date", "2026-11-23"]) == 1
     assert "收款!D3 收款金额应为正数" in capsys.readouterr().out  # 金额 is column D
     assert path.read_bytes() == before
+
+
+def test_problems_sheet_is_named_only_when_it_was_written(tmp_path, capsys):
+    """A refused receive and `check` leave the workbook untouched, so they must not send the clerk to the
+    问题 sheet (it still holds an older run's rows); `run` writes it and says so."""
+    path = tmp_path / "收费大表.xlsx"
+    shutil.copyfile(template_path(), path)
+    save_changes(path, backups=0, append={
+        schema.UNITS: [{"房号": "3-2-502", "楼栋": "3", "房屋类型": "住宅", "建筑面积": Decimal("80"), "业主姓名": "张三"}],
+    })
+    before = path.read_bytes()
+    assert main(["receive", str(path), "--room", "3-2-5O2", "--amount", "100", "--channel", "现金",
+                 "--date", "2026-11-23"]) == 1
+    out = capsys.readouterr().out
+    assert "问题：1 个错误，0 个警告\n" in out and "详见“问题”工作表" not in out
+    assert main(["check", str(path), "--as-of", "2026-11-23"]) == 1  # blank company details are errors
+    assert "详见“问题”工作表" not in capsys.readouterr().out
+    assert path.read_bytes() == before
+    save_changes(path, backups=0, append={schema.PAYMENTS: [
+        {"收据号": "SK001", "收款日期": dt.date(2026, 2, 4), "房号": "9-9-999", "金额": Decimal("10.00"), "渠道": "现金"}]})
+    assert main(["run", str(path), "--as-of", "2026-11-23"]) == 1  # the unknown 房号 is written to 问题
+    assert "问题：1 个错误，0 个警告（详见“问题”工作表）" in capsys.readouterr().out

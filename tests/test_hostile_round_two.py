@@ -159,3 +159,22 @@ def test_far_styled_cell_without_a_value_is_read_normally(tmp_path):
     hc._zip_replace(path, "应收", b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>')
     sheet = read_workbook(path, ["应收"])["应收"]
     assert not sheet.refused and [r for r, _v in sheet.rows] == [2, 3]  # the two 应收 rows of the base book
+
+
+def test_payments_dated_after_as_of_are_counted_in_the_summary():
+    """A 收款日期 after as_of but within a year (2026-12-05 typed for 2025-12-05) is not counted as of
+    2026-11-22 — legitimately, for a run as of a past day — but the summary says so instead of staying silent.
+    Hand-worked: 1-1-101 owes 300.00 for 2026Q4; receipts 100.00 on 2026-11-20 (counted), 250.00 on
+    2026-12-05 and 50.00 on 2027-06-30 (both later, within 366 days → 2 笔, 300.00); 10.00 on 2028-01-01 is
+    more than a year later → an error at its cell, not in the count."""
+    from ledger_builders import Q4, charge, ledger, pay, unit
+    from xlwings_addin.jobs.ledger import job_run
+
+    book = ledger(units=[unit("1-1-101")], charges=[charge("1-1-101", Q4, "300.00", due="2026-10-25")],
+                  payments=[pay("R1", "1-1-101", "2026-11-20", "100.00"), pay("R2", "1-1-101", "2026-12-05", "250.00"),
+                            pay("R3", "1-1-101", "2027-06-30", "50.00"), pay("R4", "1-1-101", "2028-01-01", "10.00")])
+    changes = job_run(book, dt.date(2026, 11, 22))
+    assert "收款日期晚于截至日期 2026-11-22 的收款 2 笔，合计 300.00 元，本次未计入（如是日期输错，请改正）" in changes.summary
+    assert [p.message.split("，")[0] for p in changes.errors] == ["“收款日期”2028-01-01 比截至日期 2026-11-22 晚一年以上"]
+    # as of 2028-01-01 everything is counted: no such line
+    assert not any("晚于截至日期" in line for line in job_run(book, dt.date(2028, 1, 1)).summary)

@@ -73,6 +73,12 @@ def test_check_on_the_empty_template_says_what_to_fill(tmp_path, capsys):
     assert "提示：工作簿还没有数据。请按顺序填写：1. “参数”表的公司名称" in out
     assert main(["run", str(path), "--as-of", "2026-11-23"]) == 0
     assert "提示：工作簿还没有数据" in capsys.readouterr().out
+    # dunning and letters on the empty ledger say the same (they used to print "0 户：无" / "生成 0 份" only)
+    assert main(["dunning", str(path), "--as-of", "2026-11-23"]) == 0
+    assert "提示：工作簿还没有数据" in capsys.readouterr().out
+    assert main(["letters", str(path), "--kind", "收费通知单", "--as-of", "2026-11-23",
+                 "--out", str(tmp_path / "letters")]) == 0
+    assert "提示：工作簿还没有数据" in capsys.readouterr().out
 
 
 def test_sample_values_are_reported_and_real_ones_pass(tmp_path):

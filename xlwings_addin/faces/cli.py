@@ -21,6 +21,7 @@ from . import commands as _commands_pkg
 from .gcpause import paused_gc
 from ..jobs.ledger import Changes, apply_to_file, job_bill, job_check, job_run, load
 from ..ledger.periods import Period, PeriodError, parse_date
+from ..ledger.schema import PROBLEMS as PROBLEMS_SHEET
 from ..workbook.reader import WorkbookError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -152,7 +153,10 @@ def report(changes: Changes, out=None) -> int:
     errors = changes.errors
     warnings = [p for p in changes.problems if p not in errors]
     if changes.problems:
-        print(f"问题：{len(errors)} 个错误，{len(warnings)} 个警告（详见“问题”工作表）", file=out)
+        # only a run that writes the 问题 sheet may send the clerk there (check, a refused receive and a
+        # blocked command leave the workbook untouched: the 问题 sheet still holds an older run's rows)
+        where = "（详见“问题”工作表）" if PROBLEMS_SHEET in changes.replace else ""
+        print(f"问题：{len(errors)} 个错误，{len(warnings)} 个警告{where}", file=out)
         for p in errors[:20]:
             print(f"  [{p.level}] {p.sheet}!{p.cell} {p.message}", file=out)
         if len(errors) > 20:

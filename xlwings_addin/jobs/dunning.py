@@ -19,7 +19,7 @@ from ..engine.allocation import allocate
 from ..engine.dunning import (STAGES, DunningResult, PostingLine, dunning_tasks, new_hang_proposals, posting_list,
                              task_row)
 from ..engine.holidays import day_info
-from .ledger import Changes, problems_sheet
+from .ledger import Changes, empty_ledger_hints, problems_sheet
 from ..ledger.money import ZERO
 from ..ledger.records import Ledger
 from ..exchange.sms import SmsExport, sms_reminders
@@ -73,6 +73,7 @@ def dunning_changes(ledger: Ledger, as_of: dt.date) -> tuple[Changes, DunningRes
         changes.summary.append(f"新增挂牌提议 {len(proposals)} 户，已写入“挂牌”表，待服务中心负责人审批")
     if warn:
         changes.summary.append(f"诉讼时效预警 {warn} 户（详见“催收任务”说明列）")
+    changes.summary.extend(empty_ledger_hints(ledger))  # an empty ledger: say what to fill first
     return changes, result
 
 

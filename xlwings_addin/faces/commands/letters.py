@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from ...ledger import schema
-from ...jobs.ledger import Changes, LoadedBook, apply_to_file, load
+from ...jobs.ledger import Changes, LoadedBook, apply_to_file, empty_ledger_hints, load
 from ...documents.letters import RenderResult, TemplateRefused, render_letters
 from ...documents.contexts import (CONTACT_LOG, DEFAULT_INSTALLMENTS, DEMAND, KINDS, NOTICE, contact_rows,
                                plan_letters)
@@ -67,6 +67,7 @@ def job_letters(ledger: Ledger, kind: str, as_of: dt.date, out_dir: Path, *, per
                             progress=progress, template_dir=template_dir, workbook=workbook)
     changes.summary.append(f"{kind}（{plan.period}，截至 {as_of:%Y-%m-%d}）：生成 {len(result.files)} 份，"
                            f"跳过 {len(plan.skipped)} 户")
+    changes.summary.extend(empty_ledger_hints(ledger))  # an empty ledger: say what to fill first
     if plan.skipped:
         reasons: dict[str, list[str]] = {}
         for room, reason in plan.skipped:
