@@ -358,3 +358,17 @@ def test_a_refund_refreshes_the_prepaid_shown_in_arrears():
     (row,) = [r for r in arrears.rows if r and r[0] == ROOM]
     h = arrears.headers.index
     assert (row[h("欠费本金")], row[h("预存余额")]) == (D("750.00"), D("300.00"))
+
+
+def test_a_one_off_charge_of_a_periodic_item_before_its_bill_needs_force():
+    """WYF (面积, 2.50 元/㎡·月) for 2027Q1, not billed yet: a 50.00 line would make `bill` skip the
+    unit's 750.00 (100 ㎡ × 2.50 × 3) — refused unless forced; once billed, an extra line is fine."""
+    book = ledger(units=[unit(ROOM, "100")])  # the default item is WYF
+    refused = one_off_charge(book, ROOM, "WYF", "50", day("2027-01-05"))
+    assert refused.errors and not refused.writes
+    assert "尚未计费" in refused.errors[0].message and "--force" in refused.errors[0].message
+    forced = one_off_charge(book, ROOM, "WYF", "50", day("2027-01-05"), force=True)
+    assert [r["金额"] for r in forced.append[schema.CHARGES]] == [D("50.00")]
+    billed = ledger(units=[unit(ROOM, "100")], charges=[charge(ROOM, Q1_27, "750.00")])
+    extra = one_off_charge(billed, ROOM, "WYF", "50", day("2027-01-05"))
+    assert not extra.errors and extra.append[schema.CHARGES][0]["账单号"].endswith("-2")
