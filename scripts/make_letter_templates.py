@@ -311,7 +311,7 @@ def fee_notice() -> Letter:
     t.tag("{%p if fee_text %}")
     t.p("{{ fee_text }}", indent=False, size=10, after=2)
     t.tag("{%p endif %}")
-    t.heading("三、应缴合计")
+    t.heading("{{ total_no }}、应缴合计")  # 二 when the notice lists no 往期欠费 section
     t.grid([["本期应收", "{{ period_total }} 元", "减：预存冲抵", "{{ prepaid_offset }} 元"],
             ["减：本期已缴", "{{ paid }} 元", "加：往期欠费", "{{ arrears_total }} 元"],
             ["加：违约金", "{{ late_fee_total }} 元", "减：预存余额", "{{ prepaid_balance }} 元"],

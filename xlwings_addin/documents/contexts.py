@@ -387,6 +387,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         days = _notice_days(ledger)
         pay_by = (f"本期应缴日期{date_cn(due_day)}已过，请于收到本通知之日起{days}日内"
                   f"（最迟{date_cn(as_of + dt.timedelta(days=days))}前）缴纳")
+    arrears_lines = [_line_context(line, as_of, grace) for line in prior if line.principal > 0]
     if fee_lines:
         parts = [f"{line.period.label_cn} {money_text(line.fee)}元" for line in fee_lines]
         fee_text = "违约金明细：" + " + ".join(parts) + (f" = {money_text(fee_total)}元" if len(parts) > 1 else "")
@@ -401,7 +402,8 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "prepaid_offset": money_text(prepaid_offset),
         "paid": money_text(paid),
         "period_open": money_text(period_open),
-        "arrears_lines": [_line_context(line, as_of, grace) for line in prior if line.principal > 0],
+        "arrears_lines": arrears_lines,
+        "total_no": "三" if arrears_lines else "二",  # the sections run 一、(二、往期欠费) 应缴合计 without a gap
         "fee_lines": [{"period_label": line.period.label_cn, "late_fee": money_text(line.fee)} for line in fee_lines],
         "fee_text": fee_text,
         "pay_by_text": pay_by,
