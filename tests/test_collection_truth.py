@@ -291,6 +291,13 @@ def test_an_honoured_plan_holds_only_the_arrears_it_covers():
     # Q2 (due 2026-04-25) is not covered: 15 days overdue → 沟通, aged from Q2 not Q1
     assert not t.held and (t.stage, t.days_overdue, t.periods_owed) == ("沟通", 15, 1)
     assert "协议只涵盖" in t.note_text
+    # and it asks only for Q2 (QA on the demo: 1-2-102's words and SMS asked for the plan's arrears too):
+    # Q2 1,200.00 + late fee 1,200.00 × 0.0003 × 15 days (04-26..05-10) = 5.40 → 1,205.40; Q1's open
+    # 400.00 is the plan's third part, due 2026-05-10, not this task's
+    assert (t.principal, t.late_fee, t.amount_due) == (D("1200.00"), D("5.40"), D("1205.40"))
+    assert "2026年第2季度" in t.script and "2026年第1季度" not in t.script and "1,205.40" in t.script
+    (row,) = sms_reminders(lg, day("2026-05-10")).rows
+    assert row["金额"] == D("1205.40") and "1205.40元" in row["短信内容"]
 
 
 def test_posting_shows_compound_surnames_and_obeys_the_display_parameter():
