@@ -300,6 +300,30 @@ def test_an_honoured_plan_holds_only_the_arrears_it_covers():
     assert row["金额"] == D("1205.40") and "1205.40元" in row["短信内容"]
 
 
+def test_letters_to_a_unit_honouring_a_plan_ask_only_for_what_the_plan_does_not_cover():
+    """QA on the demo: 1-2-102 (plan FQ2026-001 履行中) got a 催缴函 and a 收费通知单 demanding, within 15/7
+    days, the 1,207.96 the plan schedules for 2026-12-20 and 2027-01-20."""
+    from xlwings_addin.documents.contexts import DEMAND, INSTALLMENT, NOTICE, plan_letters
+
+    # as above: plan signed 2026-03-01 covers Q1 (1,200.00; 400.00 still open, its third part due 05-10);
+    # Q2 1,200.00 due 2026-04-25 is new: late fee 1,200.00 × 0.0003 × 15 = 5.40 as of 05-10
+    plan = InstallmentPlan("FQ-1", "1-1-101", day("2026-03-01"), D("1200.00"), 3, day("2026-03-10"))
+    payments = [pay("R1", "1-1-101", "2026-03-10", "400.00"), pay("R2", "1-1-101", "2026-04-09", "400.00")]
+    lg = ledger(units=[home("1-1-101")], charges=[charge("1-1-101", p, "1200.00") for p in (Q1, Q2)],
+                plans=(plan,), payments=payments)
+    as_of = day("2026-05-10")
+    (room, demand), = plan_letters(lg, DEMAND, as_of, rooms=["1-1-101"]).letters
+    assert demand["periods_text"] == "2026年第2季度" and demand["period_count"] == "1"
+    assert (demand["principal_total"], demand["late_fee_total"], demand["total_due"]) == ("1,200.00", "5.40",
+                                                                                        "1,205.40")
+    (_room, notice), = plan_letters(lg, NOTICE, as_of, period=Q2, rooms=["1-1-101"]).letters
+    assert notice["arrears_lines"] == [] and notice["arrears_total"] == "0.00"
+    assert (notice["late_fee_total"], notice["total_due"]) == ("5.40", "1,205.40")  # 1,200.00 + 5.40
+    # the 分期付款协议 itself still shows what the plan covers (Q1's open 400.00 too)
+    (_room, agreement), = plan_letters(lg, INSTALLMENT, as_of, rooms=["1-1-101"]).letters
+    assert "2026年第1季度" in agreement["periods_text"]
+
+
 def test_posting_shows_compound_surnames_and_obeys_the_display_parameter():
     from xlwings_addin.jobs.dunning import job_hang_list
     from xlwings_addin.ledger.records import HangProposal

@@ -38,7 +38,7 @@ from typing import Iterable, Optional
 
 from ..engine.allocation import CASH, DISCOUNT, PREPAID, WAIVED, AllocationResult, ChargeStatus, UnitAccount, allocate
 from ..engine.dunning import LAWYER as LAWYER_STAGE, LITIGATION as LITIGATION_STAGE, DunningTask, dunning_tasks, \
-    provable_demand
+    plan_state, provable_demand
 from ..engine.late_fee import days_late, late_fee_formula
 from ..ledger.money import ZERO, daxie, round_money
 from ..ledger.periods import Period, add_months, period_containing
@@ -254,11 +254,17 @@ class PeriodLine:
     formulas: list = field(default_factory=list)
 
 
-def overdue_lines(account: UnitAccount, ledger: Ledger, as_of: dt.date) -> list[PeriodLine]:
-    """Per period: charges that are past due with open principal, or that still owe late fee."""
+def overdue_lines(account: UnitAccount, ledger: Ledger, as_of: dt.date,
+                  after: Optional[dt.date] = None) -> list[PeriodLine]:
+    """Per period: charges that are past due with open principal, or that still owe late fee.
+
+    ``after``: only charges due after that day (an honoured installment plan covers those due by its signing).
+    """
     s = ledger.settings
     by_period: dict[Period, PeriodLine] = {}
     for c in account.charges:
+        if after is not None and c.charge.due_date <= after:
+            continue
         overdue = c.charge.due_date < as_of and c.open > 0
         if not overdue and c.fee_outstanding <= 0:
             continue
@@ -341,7 +347,8 @@ def contacts_intro(count: int) -> str:
 
 
 def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], period: Period,
-                   as_of: dt.date, readings: dict, shared: dict, held: str = "") -> Optional[dict]:
+                   as_of: dt.date, readings: dict, shared: dict, held: str = "",
+                   covered_until: Optional[dt.date] = None) -> Optional[dict]:
     """收费通知单 of ``period`` for one unit; None when the unit has no charge in that period.
 
     ``held`` (the hold, e.g. 分期履行中): the notice bills this period only — no 往期欠费 or 违约金
@@ -368,7 +375,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         period_open = sum((st.open for st in period_statuses), ZERO)
     else:
         period_open = total
-    owed = overdue_lines(account, ledger, as_of) if account else []
+    owed = overdue_lines(account, ledger, as_of, covered_until) if account else []
     prior = [line for line in owed if line.period < period]
     arrears_total = sum((line.principal for line in prior), ZERO)
     # every late fee still owed, period by period: the lines add up to the 违约金 line
@@ -427,9 +434,11 @@ def _notice_days(ledger: Ledger) -> int:
     return days if days > 0 else 7
 
 
-def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.date) -> Optional[dict]:
-    """The owed periods of one unit (催费通知单/催缴函/律师函/分期付款协议); None when nothing is overdue."""
-    lines = overdue_lines(account, ledger, as_of)
+def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.date,
+                   after: Optional[dt.date] = None) -> Optional[dict]:
+    """The owed periods of one unit (催费通知单/催缴函/律师函/分期付款协议); None when nothing is overdue.
+    ``after`` as in :func:`overdue_lines`."""
+    lines = overdue_lines(account, ledger, as_of, after)
     if not lines:
         return None
     grace = ledger.settings.grace_days
@@ -514,8 +523,12 @@ _EMPTY_DEMAND = {
 
 def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[UnitAccount], period: Period,
                    as_of: dt.date, *, readings: Optional[dict] = None, shared: Optional[dict] = None,
-                   installments: int = DEFAULT_INSTALLMENTS, held: str = "") -> tuple[Optional[dict], str]:
-    """(context, '') for one unit, or (None, reason it is skipped)."""
+                   installments: int = DEFAULT_INSTALLMENTS, held: str = "",
+                   covered_until: Optional[dt.date] = None) -> tuple[Optional[dict], str]:
+    """(context, '') for one unit, or (None, reason it is skipped).
+
+    ``covered_until``: the signing day of an installment plan being honoured — the bills due by then are
+    the plan's, so a notice or demand letter lists only later ones (the 分期付款协议 itself lists all)."""
     if readings is None:
         readings = {(r.period, r.room, r.meter): r for r in ledger.readings}
     if shared is None:
@@ -532,12 +545,14 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
     ctx["deadline_days"] = str(days)
     ctx["deadline_cn"] = date_cn(as_of + dt.timedelta(days=days))
     if kind == NOTICE:
-        notice = notice_context(ledger, unit, account, period, as_of, readings, shared, held=held)
+        notice = notice_context(ledger, unit, account, period, as_of, readings, shared, held=held,
+                                covered_until=covered_until)
         if notice is None:
             return None, f"{period} 无应收"
         ctx.update(notice)
         return ctx, ""
-    owed = demand_context(ledger, unit, account, as_of) if account is not None else None
+    owed = (demand_context(ledger, unit, account, as_of, None if kind == INSTALLMENT else covered_until)
+            if account is not None else None)
     if kind == INSTALLMENT:
         plan = plan_context(ledger, unit, owed, as_of, installments)
         if plan is None:
@@ -551,6 +566,19 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
         ctx.update(owed)
     ctx.pop("_total", None)
     return ctx, ""
+
+
+def _plan_covers_until(ledger: Ledger, room: str, account: Optional[UnitAccount],
+                       as_of: dt.date) -> Optional[dt.date]:
+    """The signing day of the unit's installment plan while it is being honoured (as the ladder reads it:
+    the plan covers the bills due by that day), else None."""
+    if account is None:
+        return None
+    for plan in ledger.plans:
+        if plan.room == room and plan.signed_on <= as_of and plan.status != "已完成" \
+                and plan_state(plan, account.payments, as_of).honoured:
+            return plan.signed_on
+    return None
 
 
 def _hold_reason(task: Optional[DunningTask]) -> str:
@@ -627,7 +655,9 @@ def plan_letters(ledger: Ledger, kind: str, as_of: dt.date, period: Optional[Per
         ctx, reason = letter_context(kind, ledger, unit, allocation.accounts.get(unit.room), period, as_of,
                                      readings=readings, shared=shared, installments=installments,
                                      held=(task.hold if task is not None and task.held else "") if kind == NOTICE
-                                     else "")
+                                     else "",
+                                     covered_until=_plan_covers_until(ledger, unit.room,
+                                                                      allocation.accounts.get(unit.room), as_of))
         if ctx is None:
             skipped.append((unit.room, reason))
             forced = [f for f in forced if f[0] != unit.room]
