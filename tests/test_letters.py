@@ -139,6 +139,13 @@ def test_fee_notice_shows_prepaid_offset(tmp_path):
     assert "558.63" in text and "伍佰伍拾捌元陆角叁分" in text  # 553.98 + 4.65
 
 
+def test_lawyer_letter_skip_reason_for_a_unit_owing_nothing():
+    # 3-2-1601 paid 2026Q3 (07-25) and 2026Q4 (10-25) on their due dates: nothing overdue, no dunning task.
+    # QA on the demo: 180 such units were listed as "未达律师函条件（…当前无催收任务）"
+    plan = plan_letters(sample_ledger(), LAWYER, AS_OF, period=Q4, rooms=["3-2-1601"])
+    assert plan.letters == () and plan.skipped == (("3-2-1601", "无逾期欠费"),)
+
+
 def test_fee_notice_sections_run_without_a_gap(tmp_path):
     """QA on the demo: a notice with no 往期欠费 (nothing owed before this period, or a unit on hold) went
     一、本期费用明细 → 三、应缴合计, skipping 二."""

@@ -592,6 +592,8 @@ def _lawyer_reason(task: Optional[DunningTask], ledger: Ledger) -> str:
     """Why the ladder does not call for a 律师函 yet ('' when it does)."""
     if task is not None and task.stage in (LAWYER_STAGE, LITIGATION_STAGE):
         return ""
+    if task is None:  # the ladder lists every unit with something overdue: no task, nothing overdue
+        return "无逾期欠费"
     days = ledger.settings.lawyer_days
     contacts = ledger.settings.get("律师函联系次数") or "3"
     now = f"当前阶段 {task.stage}" if task is not None else "当前无催收任务"
