@@ -317,6 +317,9 @@ def fee_notice() -> Letter:
             ["加：违约金", "{{ late_fee_total }} 元", "减：预存余额", "{{ prepaid_balance }} 元"],
             ["应缴合计", "{{ total_due }} 元", "大写", "人民币{{ total_due_daxie }}"]], [2.6, 4.4, 2.6, 7.4],
            size=10)
+    t.tag("{%p if held_note %}")
+    t.p("{{ held_note }}", size=10, after=2)
+    t.tag("{%p endif %}")
     t.p("{{ pay_by_text }}", "。逾期未缴的，自应缴日期次日起按欠费本金每日", "{{ rate_text }}", "计收违约金。")
     t.p("缴费方式：", "{{ pay_channels }}", "。", indent=False, after=0)
     t.p("收款账户：", "{{ account }}", indent=False, after=0)

@@ -78,6 +78,20 @@ def test_the_held_unit_still_gets_its_fee_notice_without_demand():
     held = ctx["1-1-102"]
     assert held["arrears_lines"] == [] and held["arrears_total"] == "0.00" and held["late_fee_total"] == "0.00"
     assert held["total_due"] == "1,000.00" and held["held"] == "投诉处理中"
+    # its grid prints 往期欠费 0.00 while 欠费明细 shows Q3 owed (QA): the notice says the earlier periods
+    # are handled apart, without a demand and without naming the hold
+    assert held["held_note"] == "往期费用另行核对处理，本通知只列本期费用。" and ctx["1-1-101"]["held_note"] == ""
+
+
+def test_the_held_notice_says_its_earlier_periods_are_handled_apart(tmp_path):
+    from xlwings_addin.documents import letters as L
+
+    plan = plan_letters(_two_units(), NOTICE, AS_OF, period=Q4, rooms=["1-1-102"])
+    result = L.render_letters(NOTICE, plan.letters, "2026Q4", tmp_path, merge=False)
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(result.files[0][1])).paragraphs)
+    assert "往期费用另行核对处理，本通知只列本期费用。" in text and "二、应缴合计" in text
 
 
 def test_naming_a_held_unit_needs_force_and_force_is_in_the_audit_log(tmp_path):

@@ -422,6 +422,8 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "total_due_daxie": daxie(due_total),
         "due_date_cn": date_cn(due_day),
         "held": held,
+        # the grid's 往期欠费/违约金 0.00 are this notice's, not the unit's: say so (no demand, no reason given)
+        "held_note": "往期费用另行核对处理，本通知只列本期费用。" if held else "",
     }
 
 
