@@ -311,12 +311,15 @@ def fee_notice() -> Letter:
     t.tag("{%p if fee_text %}")
     t.p("{{ fee_text }}", indent=False, size=10, after=2)
     t.tag("{%p endif %}")
-    t.heading("三、应缴合计")
+    t.heading("{{ total_no }}、应缴合计")  # 二 when the notice lists no 往期欠费 section
     t.grid([["本期应收", "{{ period_total }} 元", "减：预存冲抵", "{{ prepaid_offset }} 元"],
             ["减：本期已缴", "{{ paid }} 元", "加：往期欠费", "{{ arrears_total }} 元"],
             ["加：违约金", "{{ late_fee_total }} 元", "减：预存余额", "{{ prepaid_balance }} 元"],
             ["应缴合计", "{{ total_due }} 元", "大写", "人民币{{ total_due_daxie }}"]], [2.6, 4.4, 2.6, 7.4],
            size=10)
+    t.tag("{%p if held_note %}")
+    t.p("{{ held_note }}", size=10, after=2)
+    t.tag("{%p endif %}")
     t.p("{{ pay_by_text }}", "。逾期未缴的，自应缴日期次日起按欠费本金每日", "{{ rate_text }}", "计收违约金。")
     t.p("缴费方式：", "{{ pay_channels }}", "。", indent=False, after=0)
     t.p("收款账户：", "{{ account }}", indent=False, after=0)

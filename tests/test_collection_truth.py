@@ -78,6 +78,20 @@ def test_the_held_unit_still_gets_its_fee_notice_without_demand():
     held = ctx["1-1-102"]
     assert held["arrears_lines"] == [] and held["arrears_total"] == "0.00" and held["late_fee_total"] == "0.00"
     assert held["total_due"] == "1,000.00" and held["held"] == "投诉处理中"
+    # its grid prints 往期欠费 0.00 while 欠费明细 shows Q3 owed (QA): the notice says the earlier periods
+    # are handled apart, without a demand and without naming the hold
+    assert held["held_note"] == "往期费用另行核对处理，本通知只列本期费用。" and ctx["1-1-101"]["held_note"] == ""
+
+
+def test_the_held_notice_says_its_earlier_periods_are_handled_apart(tmp_path):
+    from xlwings_addin.documents import letters as L
+
+    plan = plan_letters(_two_units(), NOTICE, AS_OF, period=Q4, rooms=["1-1-102"])
+    result = L.render_letters(NOTICE, plan.letters, "2026Q4", tmp_path, merge=False)
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(result.files[0][1])).paragraphs)
+    assert "往期费用另行核对处理，本通知只列本期费用。" in text and "二、应缴合计" in text
 
 
 def test_naming_a_held_unit_needs_force_and_force_is_in_the_audit_log(tmp_path):
@@ -291,6 +305,37 @@ def test_an_honoured_plan_holds_only_the_arrears_it_covers():
     # Q2 (due 2026-04-25) is not covered: 15 days overdue → 沟通, aged from Q2 not Q1
     assert not t.held and (t.stage, t.days_overdue, t.periods_owed) == ("沟通", 15, 1)
     assert "协议只涵盖" in t.note_text
+    # and it asks only for Q2 (QA on the demo: 1-2-102's words and SMS asked for the plan's arrears too):
+    # Q2 1,200.00 + late fee 1,200.00 × 0.0003 × 15 days (04-26..05-10) = 5.40 → 1,205.40; Q1's open
+    # 400.00 is the plan's third part, due 2026-05-10, not this task's
+    assert (t.principal, t.late_fee, t.amount_due) == (D("1200.00"), D("5.40"), D("1205.40"))
+    assert "2026年第2季度" in t.script and "2026年第1季度" not in t.script and "1,205.40" in t.script
+    (row,) = sms_reminders(lg, day("2026-05-10")).rows
+    assert row["金额"] == D("1205.40") and "1205.40元" in row["短信内容"]
+
+
+def test_letters_to_a_unit_honouring_a_plan_ask_only_for_what_the_plan_does_not_cover():
+    """QA on the demo: 1-2-102 (plan FQ2026-001 履行中) got a 催缴函 and a 收费通知单 demanding, within 15/7
+    days, the 1,207.96 the plan schedules for 2026-12-20 and 2027-01-20."""
+    from xlwings_addin.documents.contexts import DEMAND, INSTALLMENT, NOTICE, plan_letters
+
+    # as above: plan signed 2026-03-01 covers Q1 (1,200.00; 400.00 still open, its third part due 05-10);
+    # Q2 1,200.00 due 2026-04-25 is new: late fee 1,200.00 × 0.0003 × 15 = 5.40 as of 05-10
+    plan = InstallmentPlan("FQ-1", "1-1-101", day("2026-03-01"), D("1200.00"), 3, day("2026-03-10"))
+    payments = [pay("R1", "1-1-101", "2026-03-10", "400.00"), pay("R2", "1-1-101", "2026-04-09", "400.00")]
+    lg = ledger(units=[home("1-1-101")], charges=[charge("1-1-101", p, "1200.00") for p in (Q1, Q2)],
+                plans=(plan,), payments=payments)
+    as_of = day("2026-05-10")
+    (room, demand), = plan_letters(lg, DEMAND, as_of, rooms=["1-1-101"]).letters
+    assert demand["periods_text"] == "2026年第2季度" and demand["period_count"] == "1"
+    assert (demand["principal_total"], demand["late_fee_total"], demand["total_due"]) == ("1,200.00", "5.40",
+                                                                                        "1,205.40")
+    (_room, notice), = plan_letters(lg, NOTICE, as_of, period=Q2, rooms=["1-1-101"]).letters
+    assert notice["arrears_lines"] == [] and notice["arrears_total"] == "0.00"
+    assert (notice["late_fee_total"], notice["total_due"]) == ("5.40", "1,205.40")  # 1,200.00 + 5.40
+    # the 分期付款协议 itself still shows what the plan covers (Q1's open 400.00 too)
+    (_room, agreement), = plan_letters(lg, INSTALLMENT, as_of, rooms=["1-1-101"]).letters
+    assert "2026年第1季度" in agreement["periods_text"]
 
 
 def test_posting_shows_compound_surnames_and_obeys_the_display_parameter():

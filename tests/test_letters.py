@@ -139,6 +139,23 @@ def test_fee_notice_shows_prepaid_offset(tmp_path):
     assert "558.63" in text and "伍佰伍拾捌元陆角叁分" in text  # 553.98 + 4.65
 
 
+def test_lawyer_letter_skip_reason_for_a_unit_owing_nothing():
+    # 3-2-1601 paid 2026Q3 (07-25) and 2026Q4 (10-25) on their due dates: nothing overdue, no dunning task.
+    # QA on the demo: 180 such units were listed as "未达律师函条件（…当前无催收任务）"
+    plan = plan_letters(sample_ledger(), LAWYER, AS_OF, period=Q4, rooms=["3-2-1601"])
+    assert plan.letters == () and plan.skipped == (("3-2-1601", "无逾期欠费"),)
+
+
+def test_fee_notice_sections_run_without_a_gap(tmp_path):
+    """QA on the demo: a notice with no 往期欠费 (nothing owed before this period, or a unit on hold) went
+    一、本期费用明细 → 三、应缴合计, skipping 二."""
+    with_arrears = render(NOTICE, tmp_path / "a")  # 3-2-1501: 2026Q3 still owes 371.25
+    assert "二、往期欠费" in with_arrears and "三、应缴合计" in with_arrears
+    # 3-2-1502 paid 2026Q3 in full on 2026-09-20 (800.00 − 671.25 − 11.48 late fee → 117.27 to 2026Q4)
+    without = render(NOTICE, tmp_path / "b", room="3-2-1502")
+    assert "二、往期欠费" not in without and "二、应缴合计" in without and "三、" not in without
+
+
 def test_demand_letter_late_fee_per_period(tmp_path):
     text = render(DEMAND, tmp_path)
     assert "300.00×0.0003×10天 + 371.25×0.0003×120天" in text and "14.27" in text

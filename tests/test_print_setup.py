@@ -78,6 +78,24 @@ def test_exported_workbook_is_print_ready(tmp_path):
     assert "截至 2026-11-22" in ws.oddFooter.left.text and "&P" in ws.oddFooter.center.text
 
 
+def test_footer_fits_in_the_bottom_margin_of_exports_and_template_sheets(tmp_path):
+    """The footer sits 0.3 in from the edge inside a 0.6 in bottom margin (as sheet_xml writes it).
+
+    openpyxl's default footer distance 0.5 in a 0.6 in margin leaves a 0.1 in band: LibreOffice printed
+    操作日志's and the exported 催收日报's "第 x 页 / 共 n 页" cut in half (QA on the demo)."""
+    import openpyxl
+    from xlwings_addin.demo import template_path
+
+    path = tmp_path / "export.xlsx"
+    write_new_workbook(path, [sample_sheet()])
+    sheets = [openpyxl.load_workbook(path)["欠费明细"]]
+    template = openpyxl.load_workbook(template_path())
+    sheets += [template[name] for name in ("操作日志", "催收日报", "问题", "欠费明细")]
+    for ws in sheets:
+        m = ws.page_margins
+        assert (m.bottom, m.footer, m.top, m.header) == (0.6, 0.3, 0.5, 0.3), ws.title
+
+
 def test_template_audit_time_column_shows_date_and_time():
     import openpyxl
     from xlwings_addin.demo import template_path

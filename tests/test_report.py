@@ -36,6 +36,27 @@ def test_template_asks_for_nothing_the_context_lacks(demo_workbook):
     assert wanted - set(ctx) == charts
 
 
+def test_report_process_and_progress_agree_with_the_dunning_sheet(demo_workbook):
+    """QA on the demo: 2.2 said 电话、对讲、上门仅在工作日 while 催收任务 (参数 周末联系 default 是) schedules them
+    on ordinary weekends too; 3.1 gave "“催收任务”共 120 户" and then "占“催收任务”118 户" (118 = 120 − 2 暂停)."""
+    import dataclasses
+
+    from xlwings_addin.documents.report import contact_days_text
+
+    ledger = load(demo_workbook).ledger
+    assert "及普通周末" in contact_days_text(ledger)
+    weekdays_only = dataclasses.replace(ledger, settings=dataclasses.replace(
+        ledger.settings, extra=tuple(ledger.settings.extra) + (("周末联系", "否"),)))
+    assert contact_days_text(weekdays_only) == "电话、对讲、上门仅在工作日（含调休上班日）"
+    ctx, _k = report_context(ledger, Q4, AS_OF)
+    assert ctx["contact_days_text"] == "电话、对讲、上门在工作日（含调休上班日）及普通周末，法定节假日不联系"
+    progress = "".join(ctx["progress_lines"])
+    # the test estate (conftest demo_workbook): 120 tasks, 2 on hold; 挂牌 20 + 律师函 7 = 27 of the
+    # 120 − 2 = 118 not on hold: 27 / 118 = 0.22881 → 22.88%
+    assert "“催收任务”共 120 户" in progress and "挂牌 20 户，律师函 7 户，暂停催缴 2 户" in progress
+    assert "共 27 户，占“催收任务”中未暂停催缴的 118 户的 22.88%" in progress
+
+
 def test_report_docx_figures_and_masking(demo_workbook, tmp_path):
     ledger = load(demo_workbook).ledger
     result = render_report(ledger, Q4, AS_OF, tmp_path)

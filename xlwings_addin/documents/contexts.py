@@ -38,7 +38,7 @@ from typing import Iterable, Optional
 
 from ..engine.allocation import CASH, DISCOUNT, PREPAID, WAIVED, AllocationResult, ChargeStatus, UnitAccount, allocate
 from ..engine.dunning import LAWYER as LAWYER_STAGE, LITIGATION as LITIGATION_STAGE, DunningTask, dunning_tasks, \
-    provable_demand
+    plan_state, provable_demand
 from ..engine.late_fee import days_late, late_fee_formula
 from ..ledger.money import ZERO, daxie, round_money
 from ..ledger.periods import Period, add_months, period_containing
@@ -254,11 +254,17 @@ class PeriodLine:
     formulas: list = field(default_factory=list)
 
 
-def overdue_lines(account: UnitAccount, ledger: Ledger, as_of: dt.date) -> list[PeriodLine]:
-    """Per period: charges that are past due with open principal, or that still owe late fee."""
+def overdue_lines(account: UnitAccount, ledger: Ledger, as_of: dt.date,
+                  after: Optional[dt.date] = None) -> list[PeriodLine]:
+    """Per period: charges that are past due with open principal, or that still owe late fee.
+
+    ``after``: only charges due after that day (an honoured installment plan covers those due by its signing).
+    """
     s = ledger.settings
     by_period: dict[Period, PeriodLine] = {}
     for c in account.charges:
+        if after is not None and c.charge.due_date <= after:
+            continue
         overdue = c.charge.due_date < as_of and c.open > 0
         if not overdue and c.fee_outstanding <= 0:
             continue
@@ -341,7 +347,8 @@ def contacts_intro(count: int) -> str:
 
 
 def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], period: Period,
-                   as_of: dt.date, readings: dict, shared: dict, held: str = "") -> Optional[dict]:
+                   as_of: dt.date, readings: dict, shared: dict, held: str = "",
+                   covered_until: Optional[dt.date] = None) -> Optional[dict]:
     """收费通知单 of ``period`` for one unit; None when the unit has no charge in that period.
 
     ``held`` (the hold, e.g. 分期履行中): the notice bills this period only — no 往期欠费 or 违约金
@@ -368,7 +375,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         period_open = sum((st.open for st in period_statuses), ZERO)
     else:
         period_open = total
-    owed = overdue_lines(account, ledger, as_of) if account else []
+    owed = overdue_lines(account, ledger, as_of, covered_until) if account else []
     prior = [line for line in owed if line.period < period]
     arrears_total = sum((line.principal for line in prior), ZERO)
     # every late fee still owed, period by period: the lines add up to the 违约金 line
@@ -387,6 +394,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         days = _notice_days(ledger)
         pay_by = (f"本期应缴日期{date_cn(due_day)}已过，请于收到本通知之日起{days}日内"
                   f"（最迟{date_cn(as_of + dt.timedelta(days=days))}前）缴纳")
+    arrears_lines = [_line_context(line, as_of, grace) for line in prior if line.principal > 0]
     if fee_lines:
         parts = [f"{line.period.label_cn} {money_text(line.fee)}元" for line in fee_lines]
         fee_text = "违约金明细：" + " + ".join(parts) + (f" = {money_text(fee_total)}元" if len(parts) > 1 else "")
@@ -401,7 +409,8 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "prepaid_offset": money_text(prepaid_offset),
         "paid": money_text(paid),
         "period_open": money_text(period_open),
-        "arrears_lines": [_line_context(line, as_of, grace) for line in prior if line.principal > 0],
+        "arrears_lines": arrears_lines,
+        "total_no": "三" if arrears_lines else "二",  # the sections run 一、(二、往期欠费) 应缴合计 without a gap
         "fee_lines": [{"period_label": line.period.label_cn, "late_fee": money_text(line.fee)} for line in fee_lines],
         "fee_text": fee_text,
         "pay_by_text": pay_by,
@@ -413,6 +422,8 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
         "total_due_daxie": daxie(due_total),
         "due_date_cn": date_cn(due_day),
         "held": held,
+        # the grid's 往期欠费/违约金 0.00 are this notice's, not the unit's: say so (no demand, no reason given)
+        "held_note": "往期费用另行核对处理，本通知只列本期费用。" if held else "",
     }
 
 
@@ -425,9 +436,11 @@ def _notice_days(ledger: Ledger) -> int:
     return days if days > 0 else 7
 
 
-def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.date) -> Optional[dict]:
-    """The owed periods of one unit (催费通知单/催缴函/律师函/分期付款协议); None when nothing is overdue."""
-    lines = overdue_lines(account, ledger, as_of)
+def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.date,
+                   after: Optional[dt.date] = None) -> Optional[dict]:
+    """The owed periods of one unit (催费通知单/催缴函/律师函/分期付款协议); None when nothing is overdue.
+    ``after`` as in :func:`overdue_lines`."""
+    lines = overdue_lines(account, ledger, as_of, after)
     if not lines:
         return None
     grace = ledger.settings.grace_days
@@ -512,8 +525,12 @@ _EMPTY_DEMAND = {
 
 def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[UnitAccount], period: Period,
                    as_of: dt.date, *, readings: Optional[dict] = None, shared: Optional[dict] = None,
-                   installments: int = DEFAULT_INSTALLMENTS, held: str = "") -> tuple[Optional[dict], str]:
-    """(context, '') for one unit, or (None, reason it is skipped)."""
+                   installments: int = DEFAULT_INSTALLMENTS, held: str = "",
+                   covered_until: Optional[dt.date] = None) -> tuple[Optional[dict], str]:
+    """(context, '') for one unit, or (None, reason it is skipped).
+
+    ``covered_until``: the signing day of an installment plan being honoured — the bills due by then are
+    the plan's, so a notice or demand letter lists only later ones (the 分期付款协议 itself lists all)."""
     if readings is None:
         readings = {(r.period, r.room, r.meter): r for r in ledger.readings}
     if shared is None:
@@ -530,12 +547,14 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
     ctx["deadline_days"] = str(days)
     ctx["deadline_cn"] = date_cn(as_of + dt.timedelta(days=days))
     if kind == NOTICE:
-        notice = notice_context(ledger, unit, account, period, as_of, readings, shared, held=held)
+        notice = notice_context(ledger, unit, account, period, as_of, readings, shared, held=held,
+                                covered_until=covered_until)
         if notice is None:
             return None, f"{period} 无应收"
         ctx.update(notice)
         return ctx, ""
-    owed = demand_context(ledger, unit, account, as_of) if account is not None else None
+    owed = (demand_context(ledger, unit, account, as_of, None if kind == INSTALLMENT else covered_until)
+            if account is not None else None)
     if kind == INSTALLMENT:
         plan = plan_context(ledger, unit, owed, as_of, installments)
         if plan is None:
@@ -551,6 +570,19 @@ def letter_context(kind: str, ledger: Ledger, unit: Unit, account: Optional[Unit
     return ctx, ""
 
 
+def _plan_covers_until(ledger: Ledger, room: str, account: Optional[UnitAccount],
+                       as_of: dt.date) -> Optional[dt.date]:
+    """The signing day of the unit's installment plan while it is being honoured (as the ladder reads it:
+    the plan covers the bills due by that day), else None."""
+    if account is None:
+        return None
+    for plan in ledger.plans:
+        if plan.room == room and plan.signed_on <= as_of and plan.status != "已完成" \
+                and plan_state(plan, account.payments, as_of).honoured:
+            return plan.signed_on
+    return None
+
+
 def _hold_reason(task: Optional[DunningTask]) -> str:
     if task is None or not task.held:
         return ""
@@ -562,6 +594,8 @@ def _lawyer_reason(task: Optional[DunningTask], ledger: Ledger) -> str:
     """Why the ladder does not call for a 律师函 yet ('' when it does)."""
     if task is not None and task.stage in (LAWYER_STAGE, LITIGATION_STAGE):
         return ""
+    if task is None:  # the ladder lists every unit with something overdue: no task, nothing overdue
+        return "无逾期欠费"
     days = ledger.settings.lawyer_days
     contacts = ledger.settings.get("律师函联系次数") or "3"
     now = f"当前阶段 {task.stage}" if task is not None else "当前无催收任务"
@@ -625,7 +659,9 @@ def plan_letters(ledger: Ledger, kind: str, as_of: dt.date, period: Optional[Per
         ctx, reason = letter_context(kind, ledger, unit, allocation.accounts.get(unit.room), period, as_of,
                                      readings=readings, shared=shared, installments=installments,
                                      held=(task.hold if task is not None and task.held else "") if kind == NOTICE
-                                     else "")
+                                     else "",
+                                     covered_until=_plan_covers_until(ledger, unit.room,
+                                                                      allocation.accounts.get(unit.room), as_of))
         if ctx is None:
             skipped.append((unit.room, reason))
             forced = [f for f in forced if f[0] != unit.room]

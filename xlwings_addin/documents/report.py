@@ -36,6 +36,16 @@ from ..ledger.periods import Period
 from ..ledger.records import Ledger
 
 TEMPLATE_NAME = "催收总结报告.docx"
+
+
+def contact_days_text(ledger: Ledger) -> str:
+    """When phone calls, intercom and visits happen, as the ladder schedules them (参数 周末联系, default 是)."""
+    from ..engine.dunning import policy_from_settings
+
+    policy, _ = policy_from_settings(ledger.settings)
+    if policy.weekend_contact:
+        return "电话、对讲、上门在工作日（含调休上班日）及普通周末，法定节假日不联系"
+    return "电话、对讲、上门仅在工作日（含调休上班日）"
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
                 "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Droid Sans Fallback", "Noto Serif CJK SC")
 NOTO_PATHS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -295,7 +305,8 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
         progress.append(line + "。")
     tasks_total = sum(stages.values())
     if forced and tasks_total:
-        progress.append(f"强制催收：挂牌、律师函或诉讼阶段共 {forced} 户，占“催收任务”{tasks_total} 户的 "
+        # the share is of the tasks not on hold (stages holds no 暂停): say so beside the all-tasks figure above
+        progress.append(f"强制催收：挂牌、律师函或诉讼阶段共 {forced} 户，占“催收任务”中未暂停催缴的 {tasks_total} 户的 "
                         f"{pct(_share(forced, tasks_total))}。")
 
     collected = [f"截至{as_of_cn}，本期物业费应收 {ctx['receivable']} 元，已收回 {ctx['collected']} 元，当期收缴率 "
@@ -345,6 +356,7 @@ def _seed_sections(ledger: Ledger, allocation: AllocationResult, quarter: Period
         "remind_days": str(s.get("提醒逾期天数") or "7"), "talk_days": str(s.get("沟通逾期天数") or "30"),
         "hang_periods": str(s.hang_periods), "lawyer_days": str(s.lawyer_days),
         "litigation_amount": money(s.litigation_amount),
+        "contact_days_text": contact_days_text(ledger),
         "next_period_label": nxt.label_cn if nxt else "下一季度",
     }
 

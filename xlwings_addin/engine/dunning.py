@@ -575,6 +575,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
         notes.append(bank)
     mobile = normalise_mobile(unit.mobile) if unit.sms_consent else ""
     fee_only = line.principal <= 0 < line.late_fee
+    principal, late_fee = line.principal, line.late_fee  # what this task asks for (an honoured plan narrows it)
     if fee_only:  # not aged from bills already paid
         days, periods_owed = 0, 0
 
@@ -583,8 +584,8 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
         all_notes.append(limitation.note or limitation.event)
         return DunningTask(
             room=unit.room, owner=unit.owner, stage=stage, method=method, window=window, role=role,
-            contact_day=contact_day, days_overdue=days, periods_owed=periods_owed, principal=line.principal,
-            late_fee=line.late_fee, amount_due=amount_due, last_contact=last_contact, reason=reason,
+            contact_day=contact_day, days_overdue=days, periods_owed=periods_owed, principal=principal,
+            late_fee=late_fee, amount_due=amount_due, last_contact=last_contact, reason=reason,
             script=script, limitation=limitation, hold=hold, notes=tuple(all_notes), hang_eligible=hang,
             fee_only=fee_only,
             sms_mobile=mobile, unit=unit)
@@ -625,6 +626,12 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
             oldest_new = min(c.charge.due_date for c in newer)
             days = (as_of - oldest_new).days
             periods_owed = len({c.charge.period for c in newer if c.charge.due_date < as_of})
+            # ask only for the bills the plan does not cover: amount, words and SMS alike (the covered
+            # arrears are paid by the plan's own schedule)
+            principal = sum((c.open for c in newer), ZERO)
+            late_fee = sum((c.fee_outstanding for c in newer), ZERO)
+            amount_due = max(ZERO, principal + late_fee - line.prepaid)
+            periods = "、".join(p.label_cn for p in sorted({c.charge.period for c in newer}))
         if state.broken_on is not None or plan.status == "已违约":
             notes.append(state.note)
     promises = [c for c in contacts if c.promise_date is not None]
@@ -647,7 +654,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
     lawyer_letters = [c for c in current if c.method == "律师函"]
     drafts = [c for c in contacts if c.date >= since and c.method in LETTER_METHODS and not delivered(c)]
     lawyer_due = (lawyer_letters[-1].date + dt.timedelta(days=policy.lawyer_deadline)) if lawyer_letters else None
-    total = line.principal + line.late_fee
+    total = principal + late_fee
     valid_reason = owner_reason in VALID_REASONS
     hang_ok = periods_owed >= policy.hang_periods
     assistant_role = f"{ASSISTANT} {unit.assistant}".strip()

@@ -184,6 +184,9 @@ def print_ready(ws, out: SheetOutput) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top, ws.page_margins.bottom = 0.5, 0.6
+    # header/footer 0.3 as sheet_xml's PAGE_SETUP: openpyxl's default 0.5 in a 0.6 bottom margin leaves the
+    # footer 0.1 in tall, and LibreOffice prints it cut in half
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.print_title_rows = "1:1"
     ws.oddFooter.left.text = f"截至 {out.as_of:%Y-%m-%d}" if out.as_of else "打印日期 &D"
     ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
