@@ -93,3 +93,10 @@ def test_problems_sheet_is_named_only_when_it_was_written(tmp_path, capsys):
         {"收据号": "SK001", "收款日期": dt.date(2026, 2, 4), "房号": "9-9-999", "金额": Decimal("10.00"), "渠道": "现金"}]})
     assert main(["run", str(path), "--as-of", "2026-11-23"]) == 1  # the unknown 房号 is written to 问题
     assert "问题：1 个错误，0 个警告（详见“问题”工作表）" in capsys.readouterr().out
+
+
+def test_a_mistyped_two_character_choice_suggests_the_nearest(capsys):
+    """现今 shares one of its two characters with 现金 (difflib ratio 0.5): still suggested."""
+    assert main(["receive", "x.xlsx", "--room", "1-1-101", "--amount", "1", "--channel", "现今"]) == 2
+    err = capsys.readouterr().err
+    assert "无效的选择：'现今'" in err and "是否为 现金？" in err
