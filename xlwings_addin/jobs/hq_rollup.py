@@ -253,6 +253,8 @@ def write_hq_workbook(path, tables: HqTables, title: str = "") -> Path:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
 
+    from ..workbook.writer import SheetOutput, print_ready
+
     path = Path(path)
     wb = Workbook()
     wb.remove(wb.active)
@@ -272,7 +274,12 @@ def write_hq_workbook(path, tables: HqTables, title: str = "") -> Path:
         for col, header in enumerate(frame.columns, start=1):
             fmt = ("#,##0.00" if header in MONEY else "0.00%" if header in PERCENT else None)
             letter = ws.cell(1, col).column_letter
-            ws.column_dimensions[letter].width = max(10, min(40, 2 * len(header) + 4))
+            def shown(v) -> int:  # characters the cell shows (money with thousands separators)
+                if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+                    return len(f"{v:,.2f}") + 1
+                return sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(v or ""))
+            widest = max([shown(ws.cell(r, col).value) for r in range(2, ws.max_row + 1)] or [0])
+            ws.column_dimensions[letter].width = max(10, min(40, max(2 * len(header) + 4, widest + 2)))
             if fmt:
                 for row in range(2, ws.max_row + 1):
                     ws.cell(row, col).number_format = fmt
@@ -281,7 +288,10 @@ def write_hq_workbook(path, tables: HqTables, title: str = "") -> Path:
                     if ws.cell(row, col).value == TOTAL:
                         for c in ws[row]:
                             c.font = bold
-        ws.freeze_panes = "A2"
+        # A4 landscape, one page wide, header row on every page, footer with the day (as every output sheet)
+        print_ready(ws, SheetOutput(name, list(frame.columns),
+                                    [[_cell(v) for v in values] for values in frame.itertuples(index=False)],
+                                    as_of=tables.as_of))
     review = sheets[REVIEW_SHEET]
     review.column_dimensions["I"].width = 80
     note = (f"截至 {tables.as_of:%Y-%m-%d}；合计行的收缴率 = 各中心分子之和 / 分母之和（不是各中心收缴率的平均）；"
@@ -290,6 +300,12 @@ def write_hq_workbook(path, tables: HqTables, title: str = "") -> Path:
     rate_ws = sheets[RATE_SHEET]
     rate_ws.append([])
     rate_ws.append([note])
+    # the note spans the table's width and wraps: it never widens column A or the printed page
+    last = rate_ws.max_column
+    rate_ws.merge_cells(start_row=rate_ws.max_row, start_column=1, end_row=rate_ws.max_row, end_column=last)
+    from openpyxl.styles import Alignment
+    rate_ws.cell(rate_ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    rate_ws.row_dimensions[rate_ws.max_row].height = 48
 
     charts = wb.create_sheet(CHART_SHEET)
     charts.append([f"各中心排名图表（数据见“{RANK_SHEET}”表；截至 {tables.as_of:%Y-%m-%d}）"])
