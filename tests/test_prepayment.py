@@ -372,3 +372,29 @@ def test_a_one_off_charge_of_a_periodic_item_before_its_bill_needs_force():
     billed = ledger(units=[unit(ROOM, "100")], charges=[charge(ROOM, Q1_27, "750.00")])
     extra = one_off_charge(billed, ROOM, "WYF", "50", day("2027-01-05"))
     assert not extra.errors and extra.append[schema.CHARGES][0]["账单号"].endswith("-2")
+
+
+def test_earmarked_prepayment_is_not_taken_off_what_is_due_now():
+    """2025Q4 750.00 open; 750.00 paid on 2025-12-20 designated 2026Q1 (not yet billed): 欠费明细's
+    应缴合计 as of 2025-12-31 is 750.00 principal + late fee, not 0 — the 750.00 is held for 2026Q1."""
+    from xlwings_addin.engine.aging import arrears_list
+
+    charges = [charge(ROOM, Q4_25, "750.00"), charge(ROOM, Q1, "750.00")]
+    book = _book([pay("R1", ROOM, "2025-12-20", "750.00", period=Q1)], campaigns=(), charges=charges)
+    (line,) = arrears_list(book.units, allocate(book, day("2025-12-31")))
+    assert line.prepaid == D("750.00") and line.earmarked == D("750.00")
+    assert line.total == line.principal + line.late_fee == D("750.00") + line.late_fee
+
+
+def test_a_demand_letter_does_not_net_earmarked_prepayment_off_the_arrears():
+    """The same unit's 催缴函: 2025Q4's 750.00 (+ its late fee) is demanded in full; the 750.00 held for
+    2026Q1 is not shown as 预存 that pays it."""
+    from xlwings_addin.documents.contexts import DEMAND, plan_letters
+
+    charges = [charge(ROOM, Q4_25, "750.00"), charge(ROOM, Q1, "750.00")]
+    book = _book([pay("R1", ROOM, "2025-12-20", "750.00", period=Q1)], campaigns=(), charges=charges)
+    plan = plan_letters(book, DEMAND, day("2025-12-31"), rooms=[ROOM], force=True)
+    ((_room, ctx),) = plan.letters
+    fee = D(ctx["late_fee_total"].replace(",", ""))
+    assert ctx["prepaid_balance"] == "0.00"
+    assert D(ctx["total_due"].replace(",", "")) == D("750.00") + fee

@@ -381,7 +381,9 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
     # every late fee still owed, period by period: the lines add up to the 违约金 line
     fee_lines = [line for line in owed if line.fee > 0]
     fee_total = sum((line.fee for line in fee_lines), ZERO)
-    prepaid_balance = account.prepaid_balance if account else ZERO
+    # 预存 earmarked for another 指定期间 (民法典 第560条) does not pay this notice; held for this period, it does
+    held_elsewhere = sum((a for p, a in getattr(account, "earmarked", ()) if p != period), ZERO) if account else ZERO
+    prepaid_balance = (account.prepaid_balance - held_elsewhere) if account else ZERO
     # prior periods that are open but not yet overdue are impossible (due dates precede this period)
     if held:  # a held unit's notice bills this period only: no 往期欠费, no 违约金 (issue 20)
         prior, arrears_total, fee_total, fee_lines, owed = [], ZERO, ZERO, [], []
@@ -448,7 +450,9 @@ def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.d
     paid = sum((x.settled for x in lines), ZERO)
     principal = sum((x.principal for x in lines), ZERO)
     fee = sum((x.fee for x in lines), ZERO)
-    total = max(ZERO, principal + fee - account.prepaid_balance)
+    # 预存 earmarked for a 指定期间 not yet billed never pays arrears (民法典 第560条)
+    free_prepaid = account.prepaid_balance - sum((a for _p, a in getattr(account, "earmarked", ())), ZERO)
+    total = max(ZERO, principal + fee - free_prepaid)
     owed_charges = [c.charge for c in account.charges if c.charge.period in {x.period for x in lines}]
     oldest = min(x.due for x in lines)
     return {
@@ -464,7 +468,7 @@ def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.d
         "principal_daxie": daxie(principal),
         "late_fee_total": money_text(fee),
         "late_fee_daxie": daxie(fee),
-        "prepaid_balance": money_text(account.prepaid_balance),
+        "prepaid_balance": money_text(free_prepaid),
         "total_due": money_text(total),
         "total_due_daxie": daxie(total),
         "fee_standard": fee_standard(ledger, owed_charges),

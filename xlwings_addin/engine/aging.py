@@ -50,8 +50,14 @@ class Arrears:
     account: UnitAccount
 
     @property
+    def earmarked(self) -> Decimal:
+        """预存 held for a 指定期间 not yet billed (民法典 第560条): it never pays these arrears."""
+        return sum((amount for _period, amount in getattr(self.account, "earmarked", ())), Decimal(0))
+
+    @property
     def total(self) -> Decimal:
-        return self.principal + self.late_fee - self.prepaid
+        """应缴合计: what is due now — principal and late fee less the 预存 free to offset them."""
+        return self.principal + self.late_fee - (self.prepaid - self.earmarked)
 
     @property
     def fee_only(self) -> bool:
