@@ -398,3 +398,18 @@ def test_a_demand_letter_does_not_net_earmarked_prepayment_off_the_arrears():
     fee = D(ctx["late_fee_total"].replace(",", ""))
     assert ctx["prepaid_balance"] == "0.00"
     assert D(ctx["total_due"].replace(",", "")) == D("750.00") + fee
+
+
+def test_a_year_paid_after_the_current_quarter_is_settled_earns_the_month_after_that_year():
+    """2026Q4 (750.00, payable 2026-10-01) paid on 2026-10-10; the campaign runs 2026-11-01–11-30 and on
+    11-20 the owner pays 3,000.00 = 12 × 250.00.  Those 12 months are 2027-01 … 2027-12 (2026Q4 is
+    already paid), so the free month is 2028-01: 2028Q1's bill gets the 250.00 优惠 — not 2027Q4's."""
+    q1_28, q4_27 = Period.quarter(2028, 1), Period.quarter(2027, 4)
+    november = Campaign("交一年送一月", "WYF", day("2026-11-01"), day("2026-11-30"), 12, "赠送月数", D(1), True,
+                        Source("优惠活动", "A2"))
+    periods = (Q4, Period.quarter(2027, 1), Period.quarter(2027, 2), Period.quarter(2027, 3), q4_27, q1_28)
+    book = _book([pay("R1", ROOM, "2026-10-10", "750.00"), pay("R2", ROOM, "2026-11-20", "3000.00")],
+                 campaigns=(november,), charges=[charge(ROOM, p, "750.00") for p in periods])
+    st = _by_period(allocate(book, day("2028-02-01")).accounts[ROOM])
+    assert st[q4_27].settled(DISCOUNT) == 0 and st[q4_27].open == 0  # paid from the 3,000.00 (预存冲抵)
+    assert st[q1_28].settled(DISCOUNT) == D("250.00") and st[q1_28].open == D("500.00")

@@ -405,7 +405,19 @@ def _campaign_offers(payment: Payment, payable: list[_Charge], context, settings
     day = payment.paid_on
     overdue = sum((c.open for c in payable if c.charge.due_date < day and c.open > 0), ZERO)
     out = []
-    for offer in earned_offer(campaigns, payment, unit, items, overdue, period_containing(day, settings.cycle).start):
+    current = period_containing(day, settings.cycle)
+
+    def first_unpaid(code: str) -> dt.date:
+        """First day of the item's first period, from the payment's own on, not already settled: the
+        prepaid months start there (paying after 2026Q4 is settled prepays 2027-01 onwards)."""
+        period = current
+        while True:
+            bills = [c for c in payable if c.charge.item_code == code and c.charge.period == period]
+            if not bills or any(c.open > 0 for c in bills):
+                return period.start
+            period = period.next()
+
+    for offer in earned_offer(campaigns, payment, unit, items, overdue, first_unpaid):
         offers.append((payment.receipt_no, offer))
         if offer.earned:
             out.append([offer.campaign.item_code, offer.from_month, offer.discount, payment.receipt_no])

@@ -12,8 +12,10 @@ A row of 优惠活动 names an item (按面积 or 固定 only), a window 开始�
 
 The discount is a settlement of its own kind, **优惠** (not 实收, not 减免, not
 预存冲抵), settled on the item's bills from the first month after the N prepaid
-months — counted from the first month of the period the payment falls in — as
-they become payable (the "right future bill"), up to the discount:
+months — counted from the first month of the period the payment falls in, or of
+the first later period whose bill of the item is not already settled (paying in
+late November when 2026Q4 is paid prepays 2027-01 onwards) — as they become
+payable (the "right future bill"), up to the discount:
 
 - 赠送月数 v: v × the monthly fee (rounded to 0.01);
 - 折扣率 r (0 < r < 1, 九五折 = 0.95): N × monthly fee × (1 − r), rounded to 0.01;
@@ -96,7 +98,8 @@ def evaluate(campaign: Campaign, payment: Payment, unit: Unit, item: FeeItem, ov
     """The payment against one campaign; None when the campaign has nothing to say about it.
 
     ``overdue_before``: the unit's principal overdue (应缴日期 before the payment day) just before it;
-    ``period_start``: first day of the billing period the payment falls in.
+    ``period_start``: first day of the first period the payment prepays (the one it falls in, or the
+    first later one not yet settled), or a function item code → that day.
     """
     if payment.amount <= 0 or not (campaign.start <= payment.paid_on <= campaign.end):
         return None
@@ -117,7 +120,8 @@ def evaluate(campaign: Campaign, payment: Payment, unit: Unit, item: FeeItem, ov
                      f"差 {short:,.2f} 元未达到优惠活动“{campaign.name}”（需预缴 {campaign.months} 个月"
                      f"{item.name}，共 {round_money(needed):,.2f} 元）", None, needed)
     discount = discount_of(campaign, fee)
-    start = add_months(period_start, campaign.months)
+    first = period_start(item.code) if callable(period_start) else period_start
+    start = add_months(first, campaign.months)
     return Offer(campaign, True, months, discount, ZERO,
                  f"符合优惠活动“{campaign.name}”：{campaign.kind} {campaign.value.normalize()}，优惠 {discount:,.2f} 元，"
                  f"冲抵 {start:%Y-%m} 起的{item.name}", start, needed)
