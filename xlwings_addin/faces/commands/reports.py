@@ -140,7 +140,7 @@ def cmd_dashboard(args) -> int:
     save_with_dashboard(book.path, k, replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
                                  TREND: trend_sheet(book.ledger, allocation, as_of, k.trend)},
                         audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": len(k.trend),
-                                "说明": "看板 4 张图表；收缴率 追加收缴率趋势"}],
+                                "说明": "看板 4 张图表；收缴率趋势 近8期同日对比"}],
                         expect_digest=book.digest)
     print(f"已写入：{book.path}（看板 4 张图表，收缴率趋势 {len(k.trend)} 行）")
     r = k.center
@@ -181,7 +181,7 @@ def register(sub) -> None:
     add_as_of(p)
     p.set_defaults(func=cmd_commission)
 
-    p = sub.add_parser("dashboard", help="看板：收缴率趋势、账龄、楼栋欠费、收款渠道图表，并在“收缴率”表追加趋势")
+    p = sub.add_parser("dashboard", help="看板：收缴率趋势、账龄、楼栋欠费、收款渠道图表；“收缴率趋势”表写入近8期同日对比")
     p.add_argument("workbook")
     add_as_of(p)
     p.set_defaults(func=cmd_dashboard)
