@@ -22,7 +22,6 @@ replace them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from ..ledger.records import Ledger
 from ..workbook.live import apply_changes, current_user, read_book, read_sheet
 from ..workbook.parse import clean_room, clean_text, parse_ledger
 from ..workbook.reader import WorkbookError
+from ..workbook.writer import publish_with_record
 
 TITLE = "收费管理"
 OUTPUT_DIR = "输出"
@@ -402,13 +402,8 @@ def bank_export(book=None, as_of=None) -> MacroResult:
         target = s.out_dir / f"托收盘_{batch_id}_{profile.id}{profile.suffix}"
         if target.exists():
             raise WorkbookError(f"文件“{target}”已存在，未覆盖")
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(data)  # the file first, then the batch (bills locked), then the file appears
-        try:
-            s.apply(changes)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # the file first, then the batch (bills locked), then the file appears
+        publish_with_record(target, lambda tmp: tmp.write_bytes(data), lambda: s.apply(changes))
         s.report(changes)
         s.file(target)
     return _run("导出托收盘", book, as_of, body)
@@ -551,13 +546,9 @@ def invoice_export(book=None, as_of=None) -> MacroResult:
         target = s.out_dir / file_name(start, end, result)
         if target.exists():
             raise WorkbookError(f"文件“{target}”已存在，未覆盖")
-        tmp = target.with_name(f".{target.stem}.tmp.xlsx")
-        write_new_workbook(tmp, import_sheets(result))  # the file first, then 开票, then the file appears
-        try:
-            s.apply(changes)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # the file first, then 开票, then the file appears
+        publish_with_record(target, lambda tmp: write_new_workbook(tmp, import_sheets(result)),
+                            lambda: s.apply(changes))
         s.report(changes)
         s.file(target)
     return _run("数电票开票", book, as_of, body)

@@ -233,3 +233,25 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+
+
+def publish_with_record(target: Path, write, record) -> None:
+    """An export file and the workbook rows that record it, both or neither.
+
+    ``write(tmp)`` writes the file under a temp name in ``target``'s folder (fsynced), ``record()``
+    writes the workbook (托收批次, 开票 …), and only then does the file take its name; if either
+    fails, the temp file is removed and no export appears without its record.
+    """
+    import tempfile
+
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        record()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -64,6 +64,7 @@ from .safety import (
     check_writable,
     list_backups,
     office_lock_files,
+    publish_with_record,
 )
 from .sheet_xml import (
     _ILLEGAL_XML,
@@ -84,7 +85,7 @@ from .sheet_xml import (
 __all__ = [
     "Formula", "Note", "SheetOutput", "save_changes", "write_new_workbook",
     "WorkbookError", "WorkbookLocked", "WorkbookChanged", "WorkbookWriteFailed", "NUMBER_FORMATS",
-    "check_not_open", "check_writable", "list_backups", "office_lock_files",
+    "check_not_open", "check_writable", "list_backups", "office_lock_files", "publish_with_record",
 ]
 
 # --------------------------------------------------------------------------- save

@@ -13,8 +13,6 @@ that cannot be found is a usage error (exit 2).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from typing import Optional
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from ...documents.receipt import render_receipt
 from ...jobs.receipts import FRONT_DESK_CHANNELS, receive, reverse
 from ...workbook.parse import clean_text
 from ...workbook.reader import read_workbook
+from ...workbook.writer import publish_with_record
 
 
 def raw_receipt_numbers(path) -> list[str]:
@@ -72,16 +71,7 @@ def cmd_export(args) -> int:
     if target.exists():
         raise UsageError(f"文件“{target}”已存在，未覆盖")
     # the file is written first under a temp name, the batch recorded (bills locked), then the file appears
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        apply_to_file(book, changes)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    publish_with_record(target, lambda tmp: tmp.write_bytes(data), lambda: apply_to_file(book, changes))
     print(f"已写入：{book.path}")
     print(f"托收盘文件：{target}（{profile.encoding.upper()}，{len(data)} 字节）")
     return report(changes)

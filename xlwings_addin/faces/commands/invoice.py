@@ -8,15 +8,13 @@ invoiced become a 红冲申请 sheet in the same file.  Nothing to invoice: no f
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ...jobs.invoice import export_invoices, file_name, import_sheets
 from ...jobs.ledger import apply_to_file, load
 from ...ledger import schema
 from ...workbook.reader import read_workbook
-from ...workbook.writer import write_new_workbook
+from ...workbook.writer import publish_with_record, write_new_workbook
 from ..cli import UsageError, add_as_of, as_of_arg, report, today, write_and_report
 
 
@@ -39,14 +37,8 @@ def cmd_invoice(args) -> int:
     if target.exists():
         raise UsageError(f"文件“{target}”已存在，未覆盖")
     # the file first (under a temp name), then the 开票 rows, then the file appears
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{target.stem}.", suffix=".xlsx")
-    os.close(fd)
-    try:
-        write_new_workbook(tmp, import_sheets(result))
-        apply_to_file(book, changes)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    publish_with_record(target, lambda tmp: write_new_workbook(tmp, import_sheets(result)),
+                        lambda: apply_to_file(book, changes))
     print(f"已写入：{book.path}")
     print(f"批量开票文件：{target}（发票 {len(result.invoices)} 张，红冲申请 {len(result.reds)} 张）")
     return report(changes)
