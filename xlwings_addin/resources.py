@@ -39,8 +39,8 @@ def center_dirs(kind: str, workbook: Optional[Path] = None) -> list[Path]:
         return []
     home = Path(workbook).resolve().parent
     dirs = [(home / CENTER_DIR / CENTER_SUBDIR.get(kind, kind)).resolve()]
-    if kind == "bank_profiles":
-        dirs.append(home / "bank_profiles")
+    if kind in ("bank_profiles", "statement_profiles"):  # also a profile folder right beside the workbook
+        dirs.append(home / kind)
     return dirs
 
 

@@ -186,10 +186,8 @@ def profile_from_dict(data: dict, profile_id: str) -> StatementProfile:
 
 
 def profile_dirs(workbook: Optional[Path] = None) -> list[Path]:
-    dirs = []
-    if workbook is not None:
-        dirs.append(Path(workbook).resolve().parent / "statement_profiles")
-    return dirs + resource_dirs("statement_profiles", workbook)
+    """The center's 模板/statement_profiles (or statement_profiles/) beside the workbook first, then the shipped ones."""
+    return resource_dirs("statement_profiles", workbook)
 
 
 def load_profile(name: str, workbook: Optional[Path] = None) -> StatementProfile:

@@ -13,19 +13,34 @@ that cannot be found is a usage error (exit 2).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 from pathlib import Path
+from typing import Optional
 
-from ...ledger import schema
-from ...jobs.bank import ProfileError, export_batch, import_return, load_profile, simulate_return
-from ..cli import EXIT_PROBLEMS, UsageError, add_as_of, as_of_arg, period_arg, report, today, write_and_report
-from ...jobs.ledger import apply_to_file, load
-from ...ledger.periods import period_containing
 from ...documents.receipt import render_receipt
+from ...jobs.bank import (
+    ProfileError,
+    export_batch,
+    import_return,
+    load_profile,
+    simulate_return,
+)
+from ...jobs.ledger import apply_to_file, load
 from ...jobs.receipts import FRONT_DESK_CHANNELS, receive, reverse
+from ...ledger import schema
+from ...ledger.periods import period_containing
 from ...workbook.parse import clean_text
 from ...workbook.reader import read_workbook
 from ...workbook.writer import publish_with_record
+from ..cli import (
+    EXIT_PROBLEMS,
+    UsageError,
+    add_as_of,
+    as_of_arg,
+    period_arg,
+    report,
+    today,
+    write_and_report,
+)
 
 
 def raw_receipt_numbers(path) -> list[str]:
@@ -35,14 +50,20 @@ def raw_receipt_numbers(path) -> list[str]:
 
 def payments_layout(path) -> tuple[list[str], list[str], Optional[int]]:
     """(every 收据号 as typed, the 收款 headers, the row a new receipt goes to) of the 收款 sheet."""
-    sheet = read_workbook(path, sheets=[schema.PAYMENTS]).get(schema.PAYMENTS)
+    return sheet_layout(path, schema.PAYMENTS, "收据号")
+
+
+def sheet_layout(path, sheet_name: str, key: str) -> tuple[list[str], list[str], Optional[int]]:
+    """(every ``key`` value as typed — rows the parser skips included, so a new number never repeats one —,
+    the sheet's headers, the row a new row goes to) of one sheet."""
+    sheet = read_workbook(path, sheets=[sheet_name]).get(sheet_name)
     if sheet is None:
         return [], [], None
     headers = [str(h or "") for h in sheet.headers]
     new_row = max((number for number, _ in sheet.rows), default=1) + 1
-    if "收据号" not in headers:
+    if key not in headers:
         return [], headers, new_row
-    col = headers.index("收据号")
+    col = headers.index(key)
     numbers = [clean_text(values[col]) for _, values in sheet.rows if col < len(values) and values[col] is not None]
     return numbers, headers, new_row
 

@@ -8,18 +8,13 @@ from __future__ import annotations
 from ...jobs.charges import one_off_charge
 from ...jobs.ledger import load
 from ...ledger import schema
-from ...workbook.parse import clean_text
-from ...workbook.reader import read_workbook
 from ..cli import as_of_arg, period_arg, today, write_and_report
+from .bank import sheet_layout
 
 
 def raw_bill_numbers(path) -> list[str]:
     """Every 账单号 in 应收 as typed, including rows the parser skips."""
-    sheet = read_workbook(path, sheets=[schema.CHARGES]).get(schema.CHARGES)
-    if sheet is None or "账单号" not in sheet.headers:
-        return []
-    col = sheet.headers.index("账单号")
-    return [clean_text(values[col]) for _, values in sheet.rows if col < len(values) and values[col] is not None]
+    return sheet_layout(path, schema.CHARGES, "账单号")[0]
 
 
 def cmd_charge(args) -> int:
