@@ -257,11 +257,6 @@ def _col_index(letters: bytes) -> int:
     return n - 1
 
 
-def _sheet_has_formulas(z: zipfile.ZipFile, part: str) -> bool:
-    """Cheap streaming test: is there any ``<f`` element in the sheet XML?"""
-    return _scan_sheet(z, part).has_formulas
-
-
 _F_PREFIXED = re.compile(rb"<\w+:f[\s/>]")
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+\d+:[A-Z]+\d+)"')
 _ROW_NO = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
@@ -437,11 +432,6 @@ def formula_and_error_cells(xml: bytes) -> tuple[set[tuple[int, int]], dict[tupl
         if v is None or (not (v.group(1) or b"").strip() and cell_type != b"str"):
             found.add((row_no, col_no))
     return found, errors
-
-
-def uncached_formula_cells(xml: bytes) -> set[tuple[int, int]]:
-    """Cells ``(excel_row, col_index)`` whose formula has no cached value (see :func:`formula_and_error_cells`)."""
-    return formula_and_error_cells(xml)[0]
 
 
 # --------------------------------------------------------------------------- read
