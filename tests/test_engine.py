@@ -301,3 +301,19 @@ def test_a_reversal_dated_after_as_of_does_not_undo_the_receipt_yet():
     after, _ = _account(charges, payments, "2026-04-01")
     # undone on 04-01: unpaid since the due date, 1200 × 0.0003 × 66 days = 23.76
     assert after.charges[0].open == D("1200.00") and after.charges[0].late_fee == D("23.76")
+
+
+def test_rates_before_the_first_period_starts_are_empty_not_an_error():
+    """A 2026Q1 bill due 2025-12-25 (before its period) is payable on 2025-12-28, but no period has started:
+    no 收缴率 rows (and no crash comparing with a period that does not exist)."""
+    import datetime as _dt
+
+    from ledger_builders import charge, ledger, unit
+    from xlwings_addin.engine.allocation import allocate as _allocate
+    from xlwings_addin.engine.rates import collection_rates as _rates
+    from xlwings_addin.ledger.periods import Period as _Period
+
+    book = ledger(units=[unit("1-1-101", "100")],
+                  charges=[charge("1-1-101", _Period.quarter(2026, 1), "750.00", due="2025-12-25")])
+    day = _dt.date(2025, 12, 28)
+    assert _rates(book, _allocate(book, day)) == []

@@ -142,7 +142,9 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     unit_state: dict = defaultdict(dict)  # (p, label) → room → all paid?
     period_set = set(periods)
     starts = [p.start for p in periods]
-    latest = periods[-1] if periods else None
+    if not periods:  # nothing started by t (a bill due before its period starts is payable, but no row yet)
+        return []
+    latest = periods[-1]
     for s in statuses:
         c = s.charge
         if c.payable_from > t or c.period > latest:  # a later period's charge is no row's receivable or arrears
