@@ -21,10 +21,10 @@ def counted(monkeypatch, tmp_path):
     calls: list[str] = []
     real = parse.parse_sheet
 
-    def parse_sheet(name, raw, *more):
+    def parse_sheet(name, raw, *more, **options):
         if name in raw:
             calls.append(name)
-        return real(name, raw, *more)
+        return real(name, raw, *more, **options)
 
     monkeypatch.setattr(cache.parse, "parse_sheet", parse_sheet)
     return calls

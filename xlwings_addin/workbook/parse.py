@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import operator
 import re
 import unicodedata
 from decimal import Decimal
+from itertools import compress, repeat
 from typing import Callable, Iterable, Optional
 
 from ..ledger import schema
@@ -242,6 +244,15 @@ class SheetParser:
         self.sheet_names = list(sheet_names) or list(raw)
 
     def rows(self, name: str, required_sheet: bool = False) -> Iterable[Row]:
+        prepared = self._prepare(name, required_sheet)
+        if prepared is None:
+            return
+        sheet, columns, letters = prepared
+        for excel_row, values in sheet.rows:
+            yield Row(sheet, columns, excel_row, values, letters)
+
+    def _prepare(self, name: str, required_sheet: bool = False):
+        """(sheet, header → column, header → letter), with the sheet-level 问题; None when unusable."""
         spec = schema.INPUT_SHEETS[name]
         sheet = self.raw.get(name)
         if sheet is None:
@@ -254,10 +265,10 @@ class SheetParser:
             elif required_sheet:
                 self.problems.append(Problem.error(
                     Source(name, ""), f"缺少工作表“{name}”（本次未更新结果表）", blocking=True))
-            return
+            return None
         if sheet.refused:
             self.problems.append(Problem.error(Source(name, sheet.refused_cell), sheet.refused, blocking=True))
-            return
+            return None
         columns: dict[str, int] = {}
         for idx, header in enumerate(sheet.headers):
             key = clean_text(header).replace(" ", "")
@@ -278,7 +289,7 @@ class SheetParser:
             self.problems.append(Problem.error(
                 Source(name, "1"), f"缺少必需的表头：{'、'.join(missing)}（整张表未读取，本次未更新结果表）{hint}",
                 blocking=True))
-            return
+            return None
         if sheet.hidden:
             self.problems.append(Problem.warning(Source(name, ""), f"工作表“{name}”是隐藏的，仍已读取"))
         for ref in getattr(sheet, "merged", ()):
@@ -289,28 +300,47 @@ class SheetParser:
                 Source(name, first),
                 f"合并单元格 {ref}：只有左上角 {first} 有值，其余单元格按空白读取，请取消合并并逐行填写"))
         letters = {h: column_letter(c) for h, c in columns.items()}
-        for excel_row, values in sheet.rows:
-            yield Row(sheet, columns, excel_row, values, letters)
+        return sheet, columns, letters
 
-    def parse(self, name: str, build: Callable[[Row], object], required_sheet: bool = False) -> list:
+    def parse(self, name: str, build: Callable[[Row], object], required_sheet: bool = False,
+              columnar: bool = True) -> list:
+        """The sheet's records, a 问题 for every row its builder rejects.
+
+        A sheet with a :data:`COLUMNAR` plan (应收, 收款, 抄表) is first converted column by
+        column; a row whose every cell converts cleanly becomes its record directly, any
+        other row goes through ``build`` exactly as without the plan (``columnar=False``),
+        so the records and the 问题 are the same either way.
+        """
         out = []
         unique = UNIQUE_KEYS.get(name)  # (header, key of a record): a repeated key keeps the first row
         seen: dict = {}
-        for row in self.rows(name, required_sheet):
-            try:
-                record = build(row)
-            except BadCell as exc:
-                self.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理"))
-                continue
+        prepared = self._prepare(name, required_sheet)
+        if prepared is None:
+            return out
+        sheet, columns, letters = prepared
+        plan = COLUMNAR.get(name) if columnar else None
+        made = plan.convert(sheet, columns) if plan is not None else None
+        key_letter = letters.get(unique[0], "A") if unique is not None else ""
+        for i, (excel_row, values) in enumerate(sheet.rows):
+            record = made[i] if made is not None else None
             if record is None:
-                continue
-            if unique is not None:
-                header, key = unique[0], unique[1](record)
-                if key in seen:
-                    self.problems.append(Problem.error(
-                        row.source(header), f"{header}“{key}”重复（首次出现在 {seen[key]}），此行未处理"))
+                row = Row(sheet, columns, excel_row, values, letters)
+                try:
+                    record = build(row)
+                except BadCell as exc:
+                    self.problems.append(Problem.error(row.source(exc.header), f"{exc}，此行未处理"))
                     continue
-                seen[key] = row.source(header)
+                if record is None:
+                    continue
+            if unique is not None:
+                key = unique[1](record)
+                first = seen.get(key)
+                if first is not None:
+                    self.problems.append(Problem.error(
+                        Source(name, f"{key_letter}{excel_row}"),
+                        f"{unique[0]}“{key}”重复（首次出现在 {Source(name, f'{key_letter}{first}')}），此行未处理"))
+                    continue
+                seen[key] = excel_row
             out.append(record)
         return out
 
@@ -803,6 +833,131 @@ RECORD_SHEETS: dict[str, tuple[str, Callable[[Row], object], bool]] = {
 }
 
 
+# ------------------------------------------------------------------ the columnar plans (issue 19)
+
+_REJECT = object()  # a cell the row builder would not accept as it is: its row takes the row path
+
+
+def _raw_cell(value):
+    """A cell value as :meth:`Row.raw` returns it (whole floats → int, '' → None)."""
+    if value.__class__ is float and value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
+        return int(value)
+    return None if value == "" else value
+
+
+def _cell_reader(kind: str, required: bool, default="", allowed: tuple = ()) -> Callable:
+    """raw cell → the value the matching :class:`Row` method returns, or :data:`_REJECT` where it raises."""
+    if kind == "text":
+        def read(value):
+            text = clean_text(_raw_cell(value))
+            if not text:
+                return _REJECT if required else default
+            return text
+    elif kind == "choice":
+        def read(value):
+            text = clean_text(_raw_cell(value))
+            if not text:
+                return _REJECT if required else default
+            return text if text in allowed else _REJECT
+    elif kind == "room":
+        def read(value):
+            return clean_room(_raw_cell(value)) or _REJECT
+    else:
+        convert = {"money": to_money, "decimal": to_decimal, "date": parse_date, "period": Period.parse}[kind]
+
+        def read(value):
+            status, result = _converted(_raw_cell(value), convert)
+            if status == _BLANK:
+                return _REJECT if required else None
+            if status == _BAD:
+                return _REJECT
+            if kind == "date" and not (EARLIEST_DATE <= result <= LATEST_DATE):
+                return _REJECT
+            return result
+    return read
+
+
+class ColumnarPlan:
+    """How one sheet's rows map onto a record, field by field, for the column-at-a-time parse.
+
+    ``fields`` are (header, kind, required, default, allowed) in the record's field order
+    (its ``source`` last, named by ``source_header``); ``accept`` is the builder's own
+    row-level rule on the converted values (e.g. a 收款 row of a negative amount needs a
+    冲销收据号).  A plan must say exactly what its row builder says: the tests parse every
+    sheet both ways and compare.
+    """
+
+    def __init__(self, record, source_header: str, fields: tuple, accept: Optional[Callable] = None):
+        self.record, self.source_header, self.accept = record, source_header, accept
+        self.fields = [(f[0], _cell_reader(f[1], f[2], *f[3:])) for f in fields]
+
+    def convert(self, sheet: RawSheet, columns: dict[str, int]) -> Optional[list]:
+        """Per data row: its record, or None where the row path decides (None: the whole sheet does)."""
+        rows = sheet.rows
+        n = len(rows)
+        if not n:
+            return []
+        by_column = list(zip(*map(operator.itemgetter(1), rows)))  # the sheet, a column at a time
+        converted = []
+        rejected: set[int] = set()
+        for header, read in self.fields:
+            idx = columns.get(header)
+            if idx is None:
+                value = read(None)
+                if value is _REJECT:
+                    return None
+                converted.append([value] * n)
+                continue
+            column = by_column[idx]
+            kinds = set(map(type, column))
+            if bool in kinds or not kinds <= _PLAIN_CELLS:
+                return None  # TRUE == 1 would share a table entry: this sheet goes the row path
+            table = {value: read(value) for value in set(column)}
+            values = list(map(table.__getitem__, column))
+            if any(v is _REJECT for v in table.values()):
+                rejected.update(i for i, v in enumerate(values) if v is _REJECT)
+            converted.append(values)
+        bad_cells = set(sheet.uncached_formulas or ())
+        bad_cells.update(getattr(sheet, "error_cells", None) or {})
+        if bad_cells:
+            wanted = {columns[h] for h, _ in self.fields if h in columns}
+            bad_rows = {row for row, col in bad_cells if col in wanted}
+            rejected.update(i for i, (excel_row, _v) in enumerate(rows) if excel_row in bad_rows)
+        if self.accept is not None:
+            rejected.update(i for i, args in enumerate(zip(*converted))
+                            if i not in rejected and not self.accept(args))
+        letter = column_letter(columns[self.source_header]) if self.source_header in columns else "A"
+        sources = map(Source, repeat(sheet.name, n), [letter + str(excel_row) for excel_row, _v in rows])
+        if not rejected:
+            return list(map(self.record, *converted, sources))
+        keep = [i not in rejected for i in range(n)]
+        made = iter(map(self.record, *(compress(c, keep) for c in converted), compress(sources, keep)))
+        return [next(made) if k else None for k in keep]
+
+
+_PLAIN_CELLS = frozenset({str, float, int, dt.datetime, dt.date, dt.time, type(None)})
+
+
+COLUMNAR: dict[str, ColumnarPlan] = {
+    schema.CHARGES: ColumnarPlan(Charge, "金额", (
+        ("账单号", "text", True), ("期间", "period", True), ("房号", "room", True), ("项目编码", "text", True),
+        ("金额", "money", True), ("应缴日期", "date", True), ("项目名称", "text", False),
+        ("数量", "decimal", False), ("单价", "decimal", False), ("来源", "text", False, "手工"))),
+    # 收款: a refund (渠道 退款, not among the choices), a zero amount or a negative amount
+    # without 冲销收据号 take the row path, which says what is wrong or builds the refund
+    schema.PAYMENTS: ColumnarPlan(Payment, "金额", (
+        ("收据号", "text", True), ("收款日期", "date", True), ("房号", "room", True), ("金额", "money", True),
+        ("渠道", "choice", True, "", schema.CHANNELS), ("指定期间", "period", False), ("经办人", "text", False),
+        ("托收批次", "text", False), ("冲销收据号", "text", False), ("备注", "text", False),
+        ("交易单号", "text", False)),
+        accept=lambda args: args[3] > 0 or (args[3] < 0 and args[8] != "")),
+    schema.READINGS: ColumnarPlan(MeterReading, "本期读数", (
+        ("期间", "period", True), ("房号", "room", True), ("表类型", "choice", True, "", ("水", "电")),
+        ("上期读数", "decimal", True), ("本期读数", "decimal", True), ("抄表日期", "date", False),
+        ("抄表人", "text", False))),
+}
+
+
 # sheet → (header, key): rows repeating a key are problems, the first row counts
 UNIQUE_KEYS: dict[str, tuple[str, Callable]] = {
     schema.UNITS: ("房号", lambda u: u.room),
@@ -812,7 +967,8 @@ UNIQUE_KEYS: dict[str, tuple[str, Callable]] = {
 }
 
 
-def parse_sheet(name: str, raw: dict[str, RawSheet], sheet_names: Iterable[str] = ()) -> tuple[list, list[Problem]]:
+def parse_sheet(name: str, raw: dict[str, RawSheet], sheet_names: Iterable[str] = (),
+                columnar: bool = True) -> tuple[list, list[Problem]]:
     """One record sheet → (records, its problems).  Depends on that sheet alone (so it can be cached).
 
     ``sheet_names`` are all the workbook's sheets (when ``raw`` holds only some): a
@@ -820,7 +976,7 @@ def parse_sheet(name: str, raw: dict[str, RawSheet], sheet_names: Iterable[str] 
     """
     problems: list[Problem] = []
     _field, build, required = RECORD_SHEETS[name]
-    records = SheetParser(raw, problems, sheet_names).parse(name, build, required_sheet=required)
+    records = SheetParser(raw, problems, sheet_names).parse(name, build, required_sheet=required, columnar=columnar)
     return records, problems
 
 
@@ -843,13 +999,15 @@ def cell_of(source: Source, header: str, columns: Optional[dict[str, int]]) -> S
 
 
 def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None, sheet_names: Iterable[str] = (),
-                 headers: Optional[dict[str, list]] = None) -> Ledger:
+                 headers: Optional[dict[str, list]] = None, columnar: bool = True) -> Ledger:
     """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions.
 
     ``parsed`` may hold sheets already parsed (name → (records, problems), e.g.
     from the cache of unchanged sheets); the others are parsed from ``raw``.
     ``sheet_names`` lists every sheet of the workbook when ``raw`` holds only
     some, ``headers`` the header rows of sheets not in ``raw`` (to name cells).
+    ``columnar=False`` parses every row through its row builder (the reference the
+    column-at-a-time path is tested against).
     """
     problems: list[Problem] = []
     sheet_names = list(sheet_names) or list(raw)
@@ -859,7 +1017,7 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None, sheet_
         if parsed is not None and name in parsed:
             records, sheet_problems = parsed[name]
         else:
-            records, sheet_problems = parse_sheet(name, raw, sheet_names)
+            records, sheet_problems = parse_sheet(name, raw, sheet_names, columnar=columnar)
         parts[field_name] = list(records)
         problems.extend(sheet_problems)
     items, units = parts.pop("items"), parts.pop("units")

@@ -33,6 +33,7 @@ import posixpath
 import re
 import unicodedata
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -289,23 +290,38 @@ def _letters_value(letters: bytes) -> int:
     return _col_index(letters) + 1
 
 
+_PLAIN_ROOT = re.compile(rb"<worksheet[\s>]")
+_F_PLAIN = re.compile(rb"<f[\s/>]")
+_SCAN_CHUNK = 4 << 20
+
+
 def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
-    """One streaming pass over the sheet XML: formulas, error values, merged ranges, rough extent."""
+    """One streaming pass over the sheet XML: formulas, error values, merged ranges, rough extent.
+
+    A sheet whose root element carries no namespace prefix (Excel, WPS, LibreOffice and
+    openpyxl all write ``<worksheet xmlns=…>``) is checked with the few C-speed searches that
+    such a file needs; a prefixed one (``<x:worksheet>``) with the general expressions.
+    """
     scan = SheetScan()
     tail = b""
     first = True
+    plain = False
     with z.open(part) as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            data = tail + chunk
+        for chunk in iter(lambda: f.read(_SCAN_CHUNK), b""):
+            data = tail + chunk if tail else chunk
             if first:
                 first = False
-                if _DOCTYPE.search(data[:4096]):
+                head = data[:4096]
+                if _DOCTYPE.search(head):
                     raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE"
                                         f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
-            # plain substring tests run at C speed; a prefixed <x:f …> is caught by the regex fallback
-            if not scan.has_formulas and (b"<f>" in data or b"<f " in data or b"<f/>" in data
-                                          or (b":f" in data and _F_PREFIXED.search(data))):
-                scan.has_formulas = True
+                plain = bool(_PLAIN_ROOT.search(head)) and b":worksheet" not in head
+            if not scan.has_formulas:
+                if plain:
+                    scan.has_formulas = bool(_F_PLAIN.search(data))
+                else:
+                    scan.has_formulas = (b"<f>" in data or b"<f " in data or b"<f/>" in data
+                                         or (b":f" in data and _F_PREFIXED.search(data) is not None))
             if not scan.has_errors and b't="e"' in data and _ERROR_T.search(data):
                 scan.has_errors = True
             if b"mergeCell" in data:
@@ -313,7 +329,7 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
                 for m in _MERGE_RE.finditer(data):
                     if m.end() > len(tail):
                         scan.merges.append(m.group(1).decode())
-            max_row, max_col = _rough_extent(data)
+            max_row, max_col = _rough_extent(data, plain)
             scan.max_row = max(scan.max_row, max_row)
             scan.max_col = max(scan.max_col, max_col)
             tail = data[-256:]
@@ -329,14 +345,16 @@ _COL_LONG = re.compile(rb'<c r="[A-Z]{3}')
 _COL_TWO = re.compile(rb'<c r="([A-Z]{2})\d')
 
 
-def _rough_extent(data: bytes) -> tuple[int, int]:
+def _rough_extent(data: bytes, plain: bool = False) -> tuple[int, int]:
     """Highest row number and widest column (1-based) named by any row/cell element in ``data``.
 
     Excel and openpyxl write ``r`` first (``<row r="5"``, ``<c r="B5"``): those are found by a
     literal-prefix regex at C speed.  When some element is written otherwise (other attribute
     order, a namespace prefix), the slower general expressions are used for this chunk.
     """
-    if b":row" in data or b"<row>" in data or _ROW_OTHER.search(data):
+    # (a plain sheet has no prefixed elements; a <row> or <c> without attributes follows the one
+    # before it, so it cannot reach far)
+    if (not plain and (b":row" in data or b"<row>" in data)) or _ROW_OTHER.search(data):
         rows = _ROW_NO.findall(data)
         max_row = max(map(int, rows)) if rows else 0
     else:
@@ -348,7 +366,7 @@ def _rough_extent(data: bytes) -> tuple[int, int]:
         big = _ROW_BIG.findall(data)
         if big:
             max_row = max(max_row, *map(int, big))
-    if b":c " in data or b"<c>" in data or _CELL_OTHER.search(data):
+    if (not plain and (b":c " in data or b"<c>" in data)) or _CELL_OTHER.search(data):
         cols = set(_CELL_COL.findall(data))
         max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
     elif _COL_LONG.search(data):  # a column of three or more letters (AAA = 703 on): read them all
@@ -468,13 +486,24 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True)
             _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
             book = pc.CalamineWorkbook.from_path(str(path))
             try:
-                result: dict[str, RawSheet] = {}
-                for meta in book.sheets_metadata:
-                    if meta.typ != pc.SheetTypeEnum.WorkSheet:
-                        continue
-                    if wanted is not None and meta.name not in wanted:
-                        continue
-                    result[meta.name] = _read_sheet(z, book, meta, parts.get(meta.name), pc, clean)
+                metas = [m for m in book.sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
+                         and (wanted is None or m.name in wanted)]
+                # calamine parses a sheet without holding the GIL: one worker thread loads sheet
+                # after sheet while this thread scans the next one's XML (which must be checked
+                # before calamine may touch it) and turns loaded grids into RawSheets
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as loader:
+                    started = []
+                    for meta in metas:
+                        part_info = parts.get(meta.name)
+                        part = part_info.get("part") if part_info else None
+                        scan = _scan_sheet(z, part) if part and part in z.namelist() else None
+                        refused = _refused_sheet(z, meta, part, pc, scan) if scan is not None else None
+                        loading = None if refused is not None else loader.submit(book.get_sheet_by_name, meta.name)
+                        started.append((meta, part, scan, refused, loading))
+                    result: dict[str, RawSheet] = {}
+                    for meta, part, scan, refused, loading in started:
+                        result[meta.name] = refused if refused is not None else _read_sheet(
+                            z, loading.result(), meta, part, scan, pc, clean)
                 return result
             finally:
                 book.close()
@@ -505,14 +534,8 @@ def _refused_sheet(z, meta, part: str, pc, scan: "SheetScan") -> RawSheet | None
                     refused=message, refused_cell=(right or down))
 
 
-def _read_sheet(z, book, meta, part_info, pc, clean: bool = True) -> RawSheet:
-    part = part_info.get("part") if part_info else None
-    scan = _scan_sheet(z, part) if part and part in z.namelist() else None
-    if scan is not None:
-        refused = _refused_sheet(z, meta, part, pc, scan)
-        if refused is not None:
-            return refused
-    sheet = book.get_sheet_by_name(meta.name)
+def _read_sheet(z, sheet, meta, part, scan: "SheetScan | None", pc, clean: bool = True) -> RawSheet:
+    """A sheet calamine has loaded (``sheet``) → RawSheet, with what the XML scan found."""
     # skip_empty_area=False pads from A1, so list positions are true columns/rows
     grid = sheet.to_python(skip_empty_area=False)
     headers = [normalise_header(_clean_value(v)) for v in grid[0]] if grid else []
