@@ -23,7 +23,6 @@ private); like any pickle, they must not come from anyone else.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import operator
 import os
@@ -31,7 +30,7 @@ import pickle
 import sys
 import tempfile
 import zipfile
-from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import Optional
 
@@ -96,10 +95,12 @@ def _entry_file(folder: Path, path: Path, sheet: str) -> Path:
 
 
 def _pack(records: list):
-    """Records of one sheet as columns of plain values (Decimals as text, dates as day numbers).
+    """Records of one sheet as columns of their field values (and the source cells).
 
-    Columns of plain values pickle and load several times faster than the
-    records themselves; the records are rebuilt through their constructors.
+    Columns pickle and load several times faster than the records themselves, and
+    the column-at-a-time parse gives every repeated amount, date or period the same
+    object, which pickle then writes once; the records are rebuilt through their
+    constructors.
     """
     if not records:
         return None
@@ -107,30 +108,14 @@ def _pack(records: list):
     names = [f.name for f in dataclasses.fields(cls)]
     if names[-1] != "source" or any(r.__class__ is not cls for r in records):
         return None
-    columns = []
-    for name in names[:-1]:
-        values = list(map(operator.attrgetter(name), records))
-        kinds = set(map(type, values))
-        if kinds == {Decimal}:
-            columns.append(("decimal", list(map(str, values))))
-        elif kinds == {Decimal, type(None)}:
-            columns.append(("decimal?", [None if v is None else str(v) for v in values]))
-        elif kinds == {dt.date}:
-            columns.append(("date", [v.toordinal() for v in values]))
-        else:
-            columns.append(("", values))
+    columns = [list(map(operator.attrgetter(name), records)) for name in names[:-1]]
     return cls.__name__, records[0].source.sheet, columns, [r.source.cell for r in records]
-
-
-_DECODE = {"decimal": lambda col: list(map(Decimal, col)), "date": lambda col: list(map(dt.date.fromordinal, col)),
-           "decimal?": lambda col: [None if v is None else Decimal(v) for v in col], "": lambda col: col}
 
 
 def _unpack(packed) -> list:
     name, sheet, columns, cells = packed
     cls = getattr(records_module, name)
-    decoded = [_DECODE[kind](values) for kind, values in columns]
-    return [cls(*row, Source(sheet, cell)) for *row, cell in zip(*decoded, cells)]
+    return list(map(cls, *columns, map(Source, repeat(sheet), cells)))
 
 
 def _load_entry(file: Path, key: tuple):
@@ -183,12 +168,20 @@ def load_ledger(path) -> Ledger:
         if entry is not None:
             reused[name] = entry
     wanted = [name for name in schema.INPUT_SHEETS if name not in reused]
-    raw = read_workbook(path, wanted, clean=False)
+    fresh: dict[str, tuple] = {}
+
+    def parse_while_reading(name: str, sheet) -> None:  # overlaps calamine loading the next sheet
+        if name in parse.RECORD_SHEETS:
+            fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
+
+    raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading)
     if folder is not None and _keys_or_none(path) != keys:
         # the file was replaced while we read it: cached and fresh sheets may not belong
         # together, so read everything from this version and cache nothing
         return parse.parse_ledger(read_workbook(path, schema.INPUT_SHEETS, clean=False), sheet_names=sheet_names(path))
-    fresh = {name: parse.parse_sheet(name, raw, names) for name in parse.RECORD_SHEETS if name not in reused}
+    for name in parse.RECORD_SHEETS:  # sheets not in the file: the parser says what is missing
+        if name not in reused and name not in fresh:
+            fresh[name] = parse.parse_sheet(name, raw, names)
     for name, (records, problems) in fresh.items():
         sheet = raw.get(name)
         if name in keys and sheet is not None and len(sheet.rows) >= MIN_ROWS_TO_CACHE and not sheet.refused:
