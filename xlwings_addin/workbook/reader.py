@@ -535,6 +535,13 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
                 # calamine parses a sheet without holding the GIL: one worker thread loads sheet
                 # after sheet while this thread scans the next one's XML (which must be checked
                 # before calamine may touch it) and turns loaded grids into RawSheets
+                # The largest sheet (应收) goes first: its load is the longest, the others' scans and
+                # loads fit in behind it
+                sizes = {i.filename: i.file_size for i in z.infolist()}
+                size_of = lambda m: sizes.get((parts.get(m.name) or {}).get("part") or "", 0)  # noqa: E731
+                if len(metas) > 1:
+                    largest = max(metas, key=size_of)
+                    metas = [largest] + [m for m in metas if m is not largest]
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as loader:
                     started = []
                     for meta in metas:
@@ -550,7 +557,8 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
                             z, loading.result(), meta, part, scan, pc, clean)
                         if on_sheet is not None:
                             on_sheet(meta.name, result[meta.name])
-                return result
+                order = [m.name for m in book.sheets_metadata]
+                return dict(sorted(result.items(), key=lambda item: order.index(item[0])))  # workbook order
             finally:
                 book.close()
     except WorkbookError:
