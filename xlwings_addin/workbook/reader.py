@@ -29,6 +29,7 @@ also used by :mod:`.writer`.
 from __future__ import annotations
 
 import hashlib
+import operator
 import posixpath
 import re
 import unicodedata
@@ -230,7 +231,7 @@ def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
     return out
 
 
-_SI = re.compile(rb"<si>(.*?)</si>", re.S)
+_SI_EITHER = re.compile(rb'<si>(?:<t(?: xml:space="preserve")?>([^<]*)</t>|(.*?))</si>', re.S)
 _SI_TEXT = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>|<t(?:\s[^>]*)?/>")
 _XML_REFS = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED_REFS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -252,7 +253,24 @@ def _plain_shared_strings(data: bytes, upto: int | None) -> list[str] | None:
     if (not re.search(rb"<sst\s[^>]*xmlns=\"" + NS_MAIN.encode() + rb"\"", head) or b"<rPh" in data
             or b"<!" in data[100:] or b"\r" in data or b"<si " in data or b"<si/>" in data):
         return None
-    out: list[str] = []
+    # each item is one plain run (its text in the first group) or anything else, e.g. rich text
+    # runs LibreOffice writes for mixed scripts (its whole inside in the second)
+    items = _SI_EITHER.findall(data)
+    if len(items) != data.count(b"<si>"):
+        return None
+    if upto is not None:
+        del items[upto + 1:]
+    out = list(map(bytes.decode, map(operator.itemgetter(0), items)))
+    for i, (_plain, rich) in enumerate(items):
+        if rich:
+            out[i] = b"".join(_SI_TEXT.findall(rich)).decode("utf-8")
+    for i, text in enumerate(out):
+        if "&" in text:
+            if "&" in _XML_REFS.sub("", text):
+                return None  # an '&' that is no reference: not well-formed, let the parser say so
+            out[i] = _XML_REFS.sub(_xml_ref, text)
+    return out
+    out = []
     for m in _SI.finditer(data):
         text = b"".join(_SI_TEXT.findall(m.group(1))).decode("utf-8")
         if "&" in text:
