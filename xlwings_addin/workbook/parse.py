@@ -849,7 +849,10 @@ def _cell_reader(kind: str, required: bool, default="", allowed: tuple = ()) -> 
     """raw cell → the value the matching :class:`Row` method returns, or :data:`_REJECT` where it raises."""
     if kind == "text":
         def read(value):
-            text = clean_text(_raw_cell(value))
+            if value.__class__ is str and value.isascii() and value.isprintable():
+                text = value.strip()  # clean_text's common case, without its calls
+            else:
+                text = clean_text(_raw_cell(value))
             if not text:
                 return _REJECT if required else default
             return text

@@ -531,8 +531,9 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
     :class:`WorkbookError` (Chinese message) when the file is not a readable .xlsx.
 
     ``clean=False`` skips the per-cell clean-up and leaves values as calamine
-    gives them (``""`` for a blank cell, whole numbers as ``float``) — the
-    parser accepts both, and on a large ledger this saves a pass over every cell.
+    gives them (``""`` for a blank cell, whole numbers as ``float``, blank cells
+    right of the last header kept) — the parser accepts both, and on a large
+    ledger this saves a pass over every cell.
 
     ``on_sheet(name, sheet)`` is called for each sheet as soon as it is read, while
     calamine goes on loading the next one in its thread: the caller's work on a sheet
@@ -619,8 +620,10 @@ def _read_sheet(z, sheet, meta, part, scan: "SheetScan | None", pc, clean: bool 
     data_rows = [(i, values) for i, values in enumerate(grid[1:], start=2)
                  if values != blank_row and values.count("") != len(values)]
     # a value right of the last header widens the sheet (to its farthest value)
-    for col in range(max((len(v) for _i, v in data_rows), default=0) - 1, width - 1, -1):
-        if any(col < len(v) and v[col] is not None and v[col] != "" for _i, v in data_rows):
+    grid_width = max(map(len, map(operator.itemgetter(1), data_rows)), default=0)
+    for col in range(grid_width - 1, width - 1, -1):
+        column = [v[col] if col < len(v) else "" for _i, v in data_rows]
+        if column.count("") + column.count(None) != len(column):
             width = col + 1
             break
     if clean:
@@ -629,8 +632,11 @@ def _read_sheet(z, sheet, meta, part, scan: "SheetScan | None", pc, clean: bool 
                                                  and -_INT_LIMIT < v < _INT_LIMIT else v) for v in values])
                      for i, values in data_rows]
     headers = headers[:width] + [""] * (width - len(headers))
-    pad = None if clean else ""
-    rows = [(i, vals if len(vals) == width else vals[:width] + [pad] * (width - len(vals))) for i, vals in data_rows]
+    if clean:
+        rows = [(i, vals if len(vals) == width else vals[:width] + [None] * (width - len(vals)))
+                for i, vals in data_rows]
+    else:  # for the parser: blank cells right of the last header may stay, short rows are padded
+        rows = [(i, vals if len(vals) >= width else vals + [""] * (width - len(vals))) for i, vals in data_rows]
 
     uncached: set = set()
     errors: dict = {}
