@@ -46,7 +46,7 @@ from ..ledger.money import CENT, ZERO, round_money
 from ..ledger.periods import Period
 from ..ledger.records import CommissionRule, Ledger, Problem, Source
 from .allocation import AllocationResult
-from .dunning import dunning_tasks
+from .dunning import held_tasks
 from .rates import CENTER, assistant_rooms, collection_rates
 
 MAX_ASSISTANTS = 3  # seed 004 §5.1: 每个服务中心服务助理不得超过3人
@@ -188,8 +188,11 @@ def commission_items(ledger: Ledger) -> set[str]:
     return {i.code for i in ledger.items if i.name == key or i.code == key}
 
 
-def _only_items(allocation: AllocationResult, codes: set[str]) -> AllocationResult:
-    accounts = {room: replace(acc, charges=tuple(c for c in acc.charges if c.charge.item_code in codes))
+def _only_items(allocation: AllocationResult, codes: set[str],
+                period: Optional[Period] = None) -> AllocationResult:
+    """The allocation cut to the charges of the items ``codes`` (and of ``period`` when given); every room kept."""
+    accounts = {room: replace(acc, charges=tuple(c for c in acc.charges if c.charge.item_code in codes
+                                                 and (period is None or c.charge.period == period)))
                 for room, acc in allocation.accounts.items()}
     return AllocationResult(allocation.as_of, accounts, ())
 
@@ -237,14 +240,16 @@ def commission_rows(ledger: Ledger, allocation: AllocationResult, quarter: Perio
         problems.append(Problem.warning(Source("服务助理"), f"服务助理共 {len(ledger.assistants)} 人，"
                                                           f"公司规定每个服务中心不得超过{MAX_ASSISTANTS}人（004号文件 5.1）"))
     units = ledger.unit_by_room()
-    excluded = {t.room: f"暂停催缴（{t.hold}）" for t in dunning_tasks(ledger, as_of, allocation).tasks if t.held}
+    excluded = {t.room: f"暂停催缴（{t.hold}）" for t in held_tasks(ledger, as_of, allocation)}
     excluded.update({u.room: "开发商持有" for u in ledger.units if u.developer_held})
     codes = commission_items(ledger)
     if not codes:
         problems.append(Problem.warning(Source("参数"), f"佣金考核项目“{ledger.settings.commission_item}”"
                                                        f"不在收费项目中，无法计算佣金"))
         return [], problems
-    only = _only_items(allocation, codes)
+    # the quarter's rows count only the quarter's own charges (its 应收 and what settled them), and the
+    # suggestions only its open bills: the other periods' charges are left out once, not in every month
+    only = _only_items(allocation, codes, quarter)
     if ledger.assistants:
         people = [(a.name, assistant_rooms(a, ledger.units)) for a in ledger.assistants]
     else:

@@ -480,8 +480,10 @@ def limitation_of(contacts, plans, oldest_due: dt.date, as_of: dt.date, warn_mon
 
 # ---------------------------------------------------------------- words (seed 003 tone)
 
-def _periods_text(account: UnitAccount, as_of: dt.date) -> str:
-    periods = sorted({c.charge.period for c in account.open_charges()})
+def _periods_text(account: UnitAccount, as_of: dt.date, periods=None) -> str:
+    """The open bills' periods in words; ``periods``: those already found (sorted), e.g. an arrears line's."""
+    if periods is None:
+        periods = sorted({c.charge.period for c in account.open_charges()})
     return "、".join(p.label_cn for p in periods) or "往期违约金"
 
 
@@ -557,7 +559,8 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
     days = (as_of - line.oldest_due).days
     if days < -policy.remind_before:
         return None  # nothing due soon enough to remind about
-    overdue = [c for c in account.open_charges() if c.charge.due_date < as_of]
+    open_charges = account.open_charges()
+    overdue = [c for c in open_charges if c.charge.due_date < as_of]
     periods_owed = len({c.charge.period for c in overdue})
     contacts = facts.contacts.get(unit.room, [])
     last = contacts[-1] if contacts else None
@@ -569,7 +572,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
     plans = [p for p in facts.plans.get(unit.room, ()) if p.signed_on <= as_of]
     limitation = limitation_of(contacts, plans, line.oldest_due, as_of, policy.warn_months,
                                [p for p in account.payments if p.paid_on <= as_of])
-    periods = _periods_text(account, as_of)
+    periods = _periods_text(account, as_of, line.periods)  # the arrears line's: the open bills' periods, sorted
     notes: list[str] = []
     if bank:
         notes.append(bank)
@@ -619,7 +622,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
         state = plan_state(plan, account.payments, as_of)
         if state.honoured:
             # the plan covers the bills due by its signing day; bills due later follow the ladder
-            newer = [c for c in account.open_charges() if c.charge.due_date > plan.signed_on]
+            newer = [c for c in open_charges if c.charge.due_date > plan.signed_on]
             if not any(c.charge.due_date < as_of for c in newer) or fee_only:
                 return hold(HOLD_PLAN, "", FRONT_DESK, state.note)
             notes.append(f"{state.note}；协议只涵盖 {plan.signed_on:%Y-%m-%d} 前的欠费，之后的新账单按流程催缴")
@@ -758,6 +761,42 @@ def dunning_tasks(ledger: Ledger, as_of: dt.date, allocation: Optional[Allocatio
         if not lawful(t.script + t.method):
             raise AssertionError(f"suggested action for {t.room} mentions cutting a basic service")
     return DunningResult(as_of, tuple(tasks), tuple(problems), policy)
+
+
+def may_be_held(unit: Unit, facts: _Facts) -> bool:
+    """Could :func:`_task_for` put this unit on hold (stage 暂停)?  False only when it certainly cannot.
+
+    Every hold needs one of: developer-held; a 催缴记录 of 方式 诉讼 or with a 承诺缴费日 (dated by
+    as_of); a 投诉; an installment plan.
+    """
+    if unit.developer_held or unit.room in facts.complaints or unit.room in facts.plans:
+        return True
+    return any(c.method == "诉讼" or c.promise_date is not None for c in facts.contacts.get(unit.room, ()))
+
+
+def held_tasks(ledger: Ledger, as_of: dt.date, allocation: Optional[AllocationResult] = None,
+               policy: Optional[Policy] = None) -> tuple[DunningTask, ...]:
+    """The tasks of :func:`dunning_tasks` that are held (暂停催缴), in its order.
+
+    The same tasks, but the ladder is worked out only for the units :func:`may_be_held` (a few
+    per estate), not for every owing unit (佣金 leaves held units out of its suggestions).
+    """
+    if policy is None:
+        policy, _problems = policy_from_settings(ledger.settings)
+    allocation = allocation or allocate(ledger, as_of)
+    facts = _Facts(ledger, as_of)
+    tasks = []
+    for unit in ledger.units:
+        account = allocation.accounts.get(unit.room)
+        if account is None or not may_be_held(unit, facts):
+            continue
+        task = _task_for(unit, account, ledger, facts, policy, as_of)
+        if task is not None and task.held:
+            if not lawful(task.script + task.method):  # as dunning_tasks checks every task
+                raise AssertionError(f"suggested action for {task.room} mentions cutting a basic service")
+            tasks.append(task)
+    tasks.sort(key=lambda t: (t.held, t.role, -_ORDER.get(t.stage, -1), -t.amount_due, t.room))
+    return tuple(tasks)
 
 
 def stage_of(ledger: Ledger, allocation: Optional[AllocationResult], room: str, as_of: dt.date,

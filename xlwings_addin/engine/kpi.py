@@ -30,9 +30,10 @@ Example (tests/test_kpi.py): 5 units × 1,000.00 due 2026-10-25; 2,000.00 paid,
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional
 
@@ -83,18 +84,41 @@ class WindowRate:
 def window_rate(allocation: AllocationResult, label: str, start: dt.date, end: dt.date,
                 as_of: Optional[dt.date] = None) -> WindowRate:
     """收缴率 of the charges due in [start, end], collected by as_of."""
+    return window_rates(allocation, [(label, start, end)], as_of)[0]
+
+
+def window_rates(allocation: AllocationResult, windows, as_of: Optional[dt.date] = None) -> list[WindowRate]:
+    """:func:`window_rate` of each (label, start, end) of ``windows``, in one pass over the charges."""
     t = as_of or allocation.as_of
-    rec = cash = waived = prepaid = ZERO
-    for acc in allocation.accounts.values():
-        for s in acc.charges:
-            c = s.charge
-            if not (start <= c.due_date <= end) or c.payable_from > t:
-                continue
-            rec += c.amount
-            cash += s.settled(CASH, until=t)
-            waived += s.settled(WAIVED, until=t)
-            prepaid += s.settled(PREPAID, until=t)
-    return WindowRate(label, start, end, rec, cash, waived, prepaid)
+    windows = list(windows)
+    sums = [[ZERO, ZERO, ZERO, ZERO] for _ in windows]  # receivable, 实收, 减免, 预存冲抵
+    if windows:
+        low = min(a for _l, a, _b in windows)
+        high = max(b for _l, _a, b in windows)
+        for acc in allocation.accounts.values():
+            for s in acc.charges:
+                c = s.charge
+                due = c.due_date
+                if not (low <= due <= high) or c.payable_from > t:
+                    continue
+                hits = [sums[i] for i, (_l, a, b) in enumerate(windows) if a <= due <= b]
+                if not hits:
+                    continue
+                cash = waived = prepaid = ZERO
+                for x in s.settlements:
+                    if x.day <= t:
+                        if x.kind == CASH:
+                            cash += x.amount
+                        elif x.kind == WAIVED:
+                            waived += x.amount
+                        elif x.kind == PREPAID:
+                            prepaid += x.amount
+                for total in hits:
+                    total[0] += c.amount
+                    total[1] += cash
+                    total[2] += waived
+                    total[3] += prepaid
+    return [WindowRate(label, a, b, *total) for (label, a, b), total in zip(windows, sums)]
 
 
 def calendar_windows(as_of: dt.date) -> list[tuple[str, dt.date, dt.date]]:
@@ -253,19 +277,81 @@ def trend_rows(ledger: Ledger, allocation: AllocationResult, as_of: Optional[dt.
     while len(wanted) < periods:
         wanted.insert(0, wanted[0].previous())
     rows: list[RateRow] = []
-    for p in wanted:
-        rows.extend(collection_rates(ledger, allocation, periods=[p], scopes=scopes, as_of=same_day(p, offset)))
+    for p, part in zip(wanted, _by_trend_period(allocation, wanted)):
+        rows.extend(collection_rates(ledger, part, periods=[p], scopes=scopes, as_of=same_day(p, offset)))
     order = {label: i for i, label in enumerate(scopes)}
     rows.sort(key=lambda r: (order[r.scope], r.period))
     return rows
 
 
+def _by_trend_period(allocation: AllocationResult, wanted: list[Period]) -> list[AllocationResult]:
+    """For each period P of ``wanted``, the allocation cut to the charges P's 收缴率 row can count.
+
+    A row of P (as of any day from P's first day on) counts a charge only as P's 应收 (its period
+    is P) or as P's 期初欠费 (payable before P started and still open at the end of the day before:
+    amount − settlements dated before P's first day > 0); every other charge adds nothing to it.
+    One pass keeps, for each P, a superset of those charges, each account's in their order, so
+    :func:`collection_rates` of P on the cut allocation gives exactly its rows on the whole one,
+    without visiting the whole estate's history once per trend period.
+
+    The test is loose where it may be: a charge settled in full by the allocation's day is kept
+    for the periods starting after it became payable and on or before its last settlement day
+    (a period starting later sees every settlement, so nothing open), any other for every period
+    starting after it became payable.
+    """
+    starts = [p.start for p in wanted]
+    n = len(wanted)
+    index: dict = {}  # id of a charge's period (charges share a few period objects) → its place in wanted
+    kept: list[dict] = [{} for _ in wanted]  # trend period → room → its account cut to the charges kept
+    bisect_right = bisect.bisect_right
+    for room, acc in allocation.accounts.items():
+        cut: list[list] = [[] for _ in wanted]
+        for s in acc.charges:
+            c = s.charge
+            period = c.period
+            mine = index.get(id(period), n)
+            if mine == n:
+                mine = index[id(period)] = next((i for i, p in enumerate(wanted) if p == period), None)
+            if mine is not None:
+                cut[mine].append(s)
+            first = bisect_right(starts, c.payable_from)  # periods starting after it became payable
+            if first >= n:
+                continue
+            settlements = s.settlements
+            if len(settlements) == 1:  # most charges: paid at once
+                settled, last = settlements[0].amount, settlements[0].day
+            else:
+                settled, last = ZERO, None
+                for x in settlements:
+                    settled += x.amount
+                    if last is None or x.day > last:
+                        last = x.day
+            if settled < c.amount:
+                end = n  # still open: 期初欠费 of every later period
+            elif last is None:
+                continue  # nothing owed (amount ≤ 0) and nothing settled: never 期初欠费
+            else:
+                end = bisect_right(starts, last, first)  # settled in full by ``last``: open only before it
+            for i in range(first, end):
+                if i != mine:
+                    cut[i].append(s)
+        for i, statuses in enumerate(cut):
+            if statuses:
+                kept[i][room] = replace(acc, charges=tuple(statuses))
+    return [AllocationResult(allocation.as_of, part, allocation.problems) for part in kept]
+
+
 def on_time_share(allocation: AllocationResult, period: Period) -> tuple[int, int]:
     """(units whose charges of ``period`` were all settled by their 应缴日期, units billed for it)."""
     state: dict[str, bool] = {}
+    same: dict = {}  # id of a charge's period (charges share a few period objects) → is it ``period``?
     for acc in allocation.accounts.values():
         for s in acc.charges:
-            if s.charge.period == period:
+            p = s.charge.period
+            hit = same.get(id(p))
+            if hit is None:
+                hit = same[id(p)] = p == period
+            if hit:
                 ok = s.settled(until=s.charge.due_date) >= s.charge.amount
                 state[acc.room] = state.get(acc.room, True) and ok
     return sum(1 for v in state.values() if v), len(state)
@@ -299,16 +385,21 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
          as_of: Optional[dt.date] = None) -> Kpis:
     """Every KPI for ``period`` (default: the one containing as_of) as of ``as_of`` (≤ the allocation's day)."""
     t = as_of or allocation.as_of
-    period = period or period_containing(t, ledger.settings.cycle)
+    current = period_containing(t, ledger.settings.cycle)
+    period = period or current
     start, end = period.start, min(period.end, t)
-    scope_rows = collection_rates(ledger, allocation, periods=[period], scopes=scopes_of(ledger, by_item=False),
-                                  as_of=t)
+    scopes = scopes_of(ledger, by_item=False)
+    trend = trend_rows(ledger, allocation, t, scopes=scopes)
+    if period == current:  # the trend's last period is this one, as of the same day t: its rows are these
+        scope_rows = [r for r in trend if r.period == period]
+    else:
+        scope_rows = collection_rates(ledger, allocation, periods=[period], scopes=scopes, as_of=t)
     center = next((r for r in scope_rows if r.scope == CENTER), None)
     channels = channel_totals(allocation, start, end)
     lines = arrears_list(ledger.units, allocation)  # once, for every breakdown below
     return Kpis(
         as_of=t, period=period, window=(start, end),
-        rates=tuple(window_rate(allocation, label, a, b, t) for label, a, b in calendar_windows(t)),
+        rates=tuple(window_rates(allocation, calendar_windows(t), t)),
         center=center,
         by_scope=tuple(r for r in scope_rows if r.scope != CENTER),
         average_days=average_days_to_pay(allocation, start, end),
@@ -320,11 +411,11 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
         buildings=tuple(arrears_by_building(ledger, allocation, lines)),
         amounts=tuple(arrears_by_amount(ledger, allocation, lines)),
         on_time=on_time_share(allocation, period),
-        trend=tuple(trend_rows(ledger, allocation, t)),
+        trend=tuple(trend),
         debtors=debtors(ledger.units, allocation, lines),
     )
 
 
-__all__ = ["AGING_BUCKETS", "Kpis", "kpis", "trend_rows", "window_rate", "average_days_to_pay", "channel_totals",
-           "online_share", "success_rate", "reasons_breakdown", "arrears_by_building", "arrears_by_amount",
-           "arrears_by_aging", "on_time_share", "ONLINE_CHANNELS", "OFFLINE_CHANNELS"]
+__all__ = ["AGING_BUCKETS", "Kpis", "kpis", "trend_rows", "window_rate", "window_rates", "average_days_to_pay",
+           "channel_totals", "online_share", "success_rate", "reasons_breakdown", "arrears_by_building",
+           "arrears_by_amount", "arrears_by_aging", "on_time_share", "ONLINE_CHANNELS", "OFFLINE_CHANNELS"]

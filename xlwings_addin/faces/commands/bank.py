@@ -48,6 +48,19 @@ def raw_receipt_numbers(path) -> list[str]:
     return payments_layout(path)[0]
 
 
+def receipt_numbers(book) -> list[str]:
+    """Every 收据号 in the 收款 sheet (as :func:`raw_receipt_numbers`), from the loaded ledger when it can be.
+
+    When no problem names the 收款 sheet, the load made a record (收款 or 退款) of every one of
+    its rows (a row it skips is always a problem there), each with its 收据号 as typed: those are
+    the numbers, and the sheet is not read a second time.  Otherwise it is read again, raw.
+    """
+    ledger = book.ledger
+    if any(p.sheet == schema.PAYMENTS for p in ledger.problems):
+        return raw_receipt_numbers(book.path)
+    return [p.receipt_no for p in ledger.payments] + [p.receipt_no for p in ledger.refunds]
+
+
 def payments_layout(path) -> tuple[list[str], list[str], Optional[int]]:
     """(every 收据号 as typed, the 收款 headers, the row a new receipt goes to) of the 收款 sheet."""
     return sheet_layout(path, schema.PAYMENTS, "收据号")
@@ -106,8 +119,7 @@ def cmd_import(args) -> int:
     except OSError as exc:
         raise UsageError(f"无法读取回盘文件“{path}”：{exc.strerror or exc}") from None
     book = load(args.workbook)
-    changes = import_return(book.ledger, data, profile, args.as_of or today(),
-                            existing_receipts=raw_receipt_numbers(book.path))
+    changes = import_return(book.ledger, data, profile, args.as_of or today(), existing_receipts=receipt_numbers(book))
     return write_and_report(book, changes)
 
 
