@@ -206,6 +206,8 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
                 return sst_cache["all"]
             if upto is not None and "upto" in sst_cache and sst_cache["upto"][0] >= upto:
                 return sst_cache["upto"][1]
+            if "upto" in sst_cache:
+                upto = None  # asked again for more: read the whole table once
             strings = shared_strings(zin, upto)
             if upto is None:
                 sst_cache["all"] = strings
