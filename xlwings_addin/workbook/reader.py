@@ -29,6 +29,7 @@ also used by :mod:`.writer`.
 from __future__ import annotations
 
 import hashlib
+import io
 import operator
 import posixpath
 import re
@@ -352,8 +353,21 @@ _F_PLAIN = re.compile(rb"<f[\s/>]")
 _SCAN_CHUNK = 4 << 20
 
 
+def _inflated(z: zipfile.ZipFile, part: str):
+    """The part's bytes in chunks, the next one inflated in a thread (zlib releases the GIL)
+    while the caller searches this one."""
+    with z.open(part) as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as ahead:
+        coming = ahead.submit(f.read, _SCAN_CHUNK)
+        while True:
+            chunk = coming.result()
+            if not chunk:
+                return
+            coming = ahead.submit(f.read, _SCAN_CHUNK)
+            yield chunk
+
+
 def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
-    """One streaming pass over the sheet XML: formulas, error values, merged ranges, rough extent.
+    """One streaming pass over the sheet XML: rough extent, formulas, error values, merged ranges.
 
     A sheet whose root element carries no namespace prefix (Excel, WPS, LibreOffice and
     openpyxl all write ``<worksheet xmlns=…>``) is checked with the few C-speed searches that
@@ -363,33 +377,33 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
     tail = b""
     first = True
     plain = False
-    with z.open(part) as f:
-        for chunk in iter(lambda: f.read(_SCAN_CHUNK), b""):
-            data = tail + chunk if tail else chunk
-            if first:
-                first = False
-                head = data[:4096]
-                if _DOCTYPE.search(head):
-                    raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE"
-                                        f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
-                plain = bool(_PLAIN_ROOT.search(head)) and b":worksheet" not in head
-            if not scan.has_formulas:
-                if plain:
-                    scan.has_formulas = bool(_F_PLAIN.search(data))
-                else:
-                    scan.has_formulas = (b"<f>" in data or b"<f " in data or b"<f/>" in data
-                                         or (b":f" in data and _F_PREFIXED.search(data) is not None))
-            if not scan.has_errors and b't="e"' in data and _ERROR_T.search(data):
-                scan.has_errors = True
-            if b"mergeCell" in data:
-                # a range split across chunks is found whole in the next window (tail overlap)
-                for m in _MERGE_RE.finditer(data):
-                    if m.end() > len(tail):
-                        scan.merges.append(m.group(1).decode())
-            max_row, max_col = _rough_extent(data, plain)
-            scan.max_row = max(scan.max_row, max_row)
-            scan.max_col = max(scan.max_col, max_col)
-            tail = data[-256:]
+    for chunk in _inflated(z, part):
+        data = tail + chunk if tail else chunk
+        if first:
+            first = False
+            head = data[:4096]
+            if _DOCTYPE.search(head):
+                raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE"
+                                    f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
+            plain = bool(_PLAIN_ROOT.search(head)) and b":worksheet" not in head
+        max_row, max_col = _rough_extent(data, plain)
+        scan.max_row = max(scan.max_row, max_row)
+        scan.max_col = max(scan.max_col, max_col)
+        tail = data[-256:]
+        if not scan.has_formulas:
+            if plain:
+                scan.has_formulas = bool(_F_PLAIN.search(data))
+            else:
+                scan.has_formulas = (b"<f>" in data or b"<f " in data or b"<f/>" in data
+                                     or (b":f" in data and _F_PREFIXED.search(data) is not None))
+        if not scan.has_errors and b't="e"' in data and _ERROR_T.search(data):
+            scan.has_errors = True
+        if b"mergeCell" in data:
+            # a range split across chunks is found whole in the next window (tail overlap)
+            overlap = len(data) - len(chunk)  # the tail of the chunk before
+            for m in _MERGE_RE.finditer(data):
+                if m.end() > overlap:
+                    scan.merges.append(m.group(1).decode())
     return scan
 
 
@@ -544,40 +558,14 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
     path = check_xlsx_file(path)
     wanted = None if sheets is None else set(sheets)
     try:
-        with zipfile.ZipFile(path) as z:
+        # one snapshot of the file for the package checks and both calamine readers
+        package = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(package)) as z:
             parts = {p["name"]: p for p in sheet_parts(z)}
             _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
-            book = pc.CalamineWorkbook.from_path(str(path))
+            book = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
             try:
-                metas = [m for m in book.sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
-                         and (wanted is None or m.name in wanted)]
-                # calamine parses a sheet without holding the GIL: one worker thread loads sheet
-                # after sheet while this thread scans the next one's XML (which must be checked
-                # before calamine may touch it) and turns loaded grids into RawSheets
-                # The largest sheet (应收) goes first: its load is the longest, the others' scans and
-                # loads fit in behind it
-                sizes = {i.filename: i.file_size for i in z.infolist()}
-                size_of = lambda m: sizes.get((parts.get(m.name) or {}).get("part") or "", 0)  # noqa: E731
-                if len(metas) > 1:
-                    largest = max(metas, key=size_of)
-                    metas = [largest] + [m for m in metas if m is not largest]
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as loader:
-                    started = []
-                    for meta in metas:
-                        part_info = parts.get(meta.name)
-                        part = part_info.get("part") if part_info else None
-                        scan = _scan_sheet(z, part) if part and part in z.namelist() else None
-                        refused = _refused_sheet(z, meta, part, pc, scan) if scan is not None else None
-                        loading = None if refused is not None else loader.submit(book.get_sheet_by_name, meta.name)
-                        started.append((meta, part, scan, refused, loading))
-                    result: dict[str, RawSheet] = {}
-                    for meta, part, scan, refused, loading in started:
-                        result[meta.name] = refused if refused is not None else _read_sheet(
-                            z, loading.result(), meta, part, scan, pc, clean)
-                        if on_sheet is not None:
-                            on_sheet(meta.name, result[meta.name])
-                order = [m.name for m in book.sheets_metadata]
-                return dict(sorted(result.items(), key=lambda item: order.index(item[0])))  # workbook order
+                return _read_sheets(z, book, package, parts, wanted, pc, clean, on_sheet)
             finally:
                 book.close()
     except WorkbookError:
@@ -588,6 +576,56 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
         if type(e).__module__.startswith("python_calamine"):
             raise WorkbookError(f"工作簿“{path.name}”无法读取（{type(e).__name__}: {e}），文件可能已损坏") from None
         raise
+
+
+def _read_sheets(z, book, package: bytes, parts: dict, wanted, pc, clean: bool, on_sheet) -> dict[str, RawSheet]:
+    """Every wanted worksheet, calamine loading in two threads while this one scans.
+
+    calamine parses a sheet without holding the GIL.  The largest sheet (应收) goes to one
+    worker as soon as its extent is known, the others to a second worker with a calamine
+    reader of its own; meanwhile this thread scans the others (their extent must be known
+    before calamine may touch a sheet), then turns the loaded grids into RawSheets, the small
+    ones first.
+    """
+    metas = [m for m in book.sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
+             and (wanted is None or m.name in wanted)]
+    names = set(z.namelist())
+    sizes = {i.filename: i.file_size for i in z.infolist()}
+    part_of = {m.name: (parts.get(m.name) or {}).get("part") for m in metas}
+    part_of = {name: (part if part in names else None) for name, part in part_of.items()}
+    largest = max(metas, key=lambda m: sizes.get(part_of[m.name] or "", 0), default=None)
+    order = ([largest] if largest is not None else []) + [m for m in metas if m is not largest]
+    second: list = []
+
+    def load_small(name: str):
+        if not second:
+            second.append(pc.CalamineWorkbook.from_filelike(io.BytesIO(package)))
+        return second[0].get_sheet_by_name(name)
+
+    result: dict[str, RawSheet] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as big, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine-2") as small:
+            started = {}
+            for meta in order:
+                part = part_of[meta.name]
+                scan = _scan_sheet(z, part) if part else None
+                refused = _refused_sheet(z, meta, part, pc, scan) if scan is not None else None
+                loading = None
+                if refused is None:
+                    loading = (big.submit(book.get_sheet_by_name, meta.name) if meta is largest
+                               else small.submit(load_small, meta.name))
+                started[meta.name] = (meta, part, scan, refused, loading)
+            for name in [m.name for m in order[1:]] + [m.name for m in order[:1]]:
+                meta, part, scan, refused, loading = started[name]
+                result[name] = refused if refused is not None else _read_sheet(
+                    z, loading.result(), meta, part, scan, pc, clean)
+                if on_sheet is not None:
+                    on_sheet(name, result[name])
+    finally:  # both workers have stopped (the with-block waits for them)
+        for reader in second:
+            reader.close()
+    return {m.name: result[m.name] for m in metas}  # workbook order
 
 
 def _refused_sheet(z, meta, part: str, pc, scan: "SheetScan") -> RawSheet | None:
