@@ -63,7 +63,8 @@ def same(new, old) -> bool:
 def _allocate_reference(ledger: Ledger, as_of: dt.date, monkeypatch) -> AllocationResult:
     """allocate() replaying each unit with the reference allocate_unit."""
     with monkeypatch.context() as m:
-        m.setattr(allocation_module, "allocate_unit", _allocate_unit_reference)
+        m.setattr(allocation_module, "allocate_unit",
+                  lambda *args, reference_rate=None, **kw: _allocate_unit_reference(*args, **kw))
         return allocate(ledger, as_of)
 
 
@@ -180,6 +181,27 @@ def test_campaign_discounts_and_earmarks_match_the_references(monkeypatch):
     check_everything(book, DAYS_2026, monkeypatch, "campaign")
 
 
+def test_months_beside_quarters_match_the_references(monkeypatch):
+    months = [Period.month(2026, m) for m in (1, 2, 3, 4, 5)]
+    charges = [charge(ROOMS[0], p, "250.00") for p in months] + [
+        charge(ROOMS[1], Q1, "750.00"), charge(ROOMS[1], Q2, "750.00"),
+        charge(ROOMS[2], Period(2026, 2, 3), "600.00"), charge(ROOMS[2], Q2, "600.00", code="SF")]
+    payments = [pay("R1", ROOMS[0], "2026-02-20", "300.00"), pay("R2", ROOMS[0], "2026-04-02", "500.00"),
+                pay("R3", ROOMS[1], "2026-04-15", "900.00"), pay("R4", ROOMS[2], "2026-05-10", "700.00")]
+    book = ledger(units=[unit(r) for r in ROOMS], items=[item("WYF"), item("SF", "水费", "用量", "4.10", False)],
+                  charges=charges, payments=payments)
+    check_everything(book, DAYS_2026, monkeypatch, "months and quarters")
+    only_quarters = ledger(units=[unit(r) for r in ROOMS], charges=charges[5:7], payments=payments[2:3])
+    for as_of in DAYS_2026:  # quarters asked for beside a ledger of months: the given periods count too
+        alloc = allocate(book, as_of)
+        for periods in ([Q1, Q2], [months[1], Q2], [Period(2026, 2, 3), Q2]):
+            assert same(collection_rates(book, alloc, periods=periods),
+                        _collection_rates_reference(book, alloc, periods=periods))
+        alloc = allocate(only_quarters, as_of)
+        assert same(collection_rates(only_quarters, alloc, periods=[months[3], Q1]),
+                    _collection_rates_reference(only_quarters, alloc, periods=[months[3], Q1]))
+
+
 def test_fast_constructors_make_the_same_instances():
     s = _settlement(day("2026-01-02"), D("1.50"), CASH, "R1", "微信")
     assert same(s, Settlement(day("2026-01-02"), D("1.50"), CASH, "R1", "微信"))
@@ -211,6 +233,8 @@ def test_both_late_fees_in_one_pass_are_each_the_single_figure(grace):
 # ---------------------------------------------------------------- random ledgers
 
 PERIODS = (Period.quarter(2025, 4), Q1, Q2, Q3)
+# months beside quarters, and a quarter off the calendar (Feb–Apr): collection_rates' other way to arrears
+ODD_PERIODS = (Period.month(2026, 2), Period.month(2026, 5), Period(2026, 2, 3))
 START = dt.date(2025, 10, 1)
 cents = st.integers(min_value=0, max_value=300_000).map(lambda c: Decimal(c) / 100)
 days = st.integers(min_value=0, max_value=400).map(lambda n: START + dt.timedelta(days=n))
@@ -219,8 +243,9 @@ days = st.integers(min_value=0, max_value=400).map(lambda n: START + dt.timedelt
 @st.composite
 def ledgers(draw):
     charges = []
+    pool = PERIODS + ODD_PERIODS if draw(st.booleans()) else PERIODS
     for i in range(draw(st.integers(0, 8))):
-        period = draw(st.sampled_from(PERIODS))
+        period = draw(st.sampled_from(pool))
         due = draw(st.none() | days)
         charges.append(Charge(bill_no=f"B{i % 5}", period=period, room=draw(st.sampled_from(ROOMS)),
                               item_code=draw(st.sampled_from(("WYF", "SF"))),

@@ -225,6 +225,7 @@ _order = operator.attrgetter("charge.due_date", "charge.item_code", "charge.peri
 
 _event_key = operator.itemgetter(0, 1, 2)  # (day, kind, key): never the event's object
 _payable_from = operator.attrgetter("charge.payable_from")
+_amount = operator.attrgetter("amount")
 _END_KIND = 9
 _END = (dt.date.max, _END_KIND, (), None)  # after every event: the bills still to become payable are merged in
 
@@ -246,11 +247,13 @@ def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: 
 
 def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], waivers: list[Waiver],
                   settings: Settings, late_fee_items: set[str], as_of: dt.date,
-                  problems: list[Problem], refunds=(), campaign_context=None) -> UnitAccount:
+                  problems: list[Problem], refunds=(), campaign_context=None, *,
+                  reference_rate: Optional[Decimal] = None) -> UnitAccount:
     """Replay one unit's history up to ``as_of`` (inclusive).
 
     ``refunds``: 退款 rows (see :func:`_refund`); ``campaign_context``: (unit, items by code,
-    campaigns) when the ledger has 优惠活动 (see :func:`_campaign_offers`).
+    campaigns) when the ledger has 优惠活动 (see :func:`_campaign_offers`); ``reference_rate``:
+    court_reference_rate(settings.lpr), when the caller has it already.
     """
     work = [_Charge(c, c.item_code in late_fee_items) for c in charges if c.payable_from <= as_of]
     work.sort(key=_order)
@@ -412,7 +415,7 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
             if credits:  # a discount earned for bills already payable settles them at once
                 _settle_discounts(credits, payable, day)
     statuses = []
-    ref_rate = court_reference_rate(settings.lpr)
+    ref_rate = court_reference_rate(settings.lpr) if reference_rate is None else reference_rate
     grace, cap = settings.grace_days, settings.late_fee_cap
     for c in work:
         settlements = tuple(c.settlements)
@@ -541,12 +544,14 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
         waivers_by_room[w.room].append(w)
     late_fee_items = {i.code for i in ledger.items if i.late_fee}
     accounts = {}
+    reference_rate = court_reference_rate(ledger.settings.lpr)
     for unit in ledger.units:
         room = unit.room
         accounts[room] = allocate_unit(room, charges_by_room.get(room, []), payments_by_room.get(room, []),
                                        waivers_by_room.get(room, []), ledger.settings, late_fee_items, as_of,
                                        problems, refunds_by_room.get(room, ()),
-                                       (unit, items, ledger.campaigns) if ledger.campaigns else None)
+                                       (unit, items, ledger.campaigns) if ledger.campaigns else None,
+                                       reference_rate=reference_rate)
     return AllocationResult(as_of, accounts, tuple(problems))
 
 
@@ -563,7 +568,7 @@ def _net_credit_notes(charges, problems: Optional[list] = None) -> list[Charge]:
     Example: 750.00 billed 2026Q1 and paid; a −500.00 row for 2026Q2 (nothing
     billed) cuts Q1 to 250.00, so 500.00 of the payment is 预存.
     """
-    if not any(c.amount < ZERO for c in charges):
+    if not any(map(ZERO.__gt__, map(_amount, charges))):  # (no c.amount < ZERO)
         return list(charges)
     groups: dict = defaultdict(list)
     for c in charges:

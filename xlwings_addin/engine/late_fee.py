@@ -132,11 +132,11 @@ def late_fee_parts(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
         if day > as_of:
             continue
         unpaid -= part
-        n = days_late(due, day, grace)
-        if n:
+        n = (day - due).days - grace  # days_late(due, day, grace) when positive
+        if n > 0:
             out.append((part, n))
-    n = days_late(due, as_of, grace)
-    if unpaid > 0 and n:
+    n = (as_of - due).days - grace
+    if unpaid > 0 and n > 0:
         out.append((unpaid, n))
     return out
 

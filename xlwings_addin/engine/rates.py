@@ -119,16 +119,12 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     t = as_of or allocation.as_of
     scopes = scopes if scopes is not None else scopes_of(ledger)
     accounts = allocation.accounts.values()
-    if periods is None:
-        seen: dict = {}  # id → period: the few distinct period objects, without hashing each charge's
-        for acc in accounts:
-            for s in acc.charges:
-                p = s.charge.period
-                seen[id(p)] = p
-        periods = {p for p in seen.values() if p.start <= t}
-    periods = sorted(periods)
-    if not periods:  # nothing started by t (a bill due before its period starts is payable, but no row yet)
-        return []
+    given = periods is not None
+    if given:
+        periods = sorted(periods)
+        if not periods:
+            return []
+        latest = periods[-1]
     # rooms → scope labels (for quick membership); item scopes are checked per charge
     room_scopes: dict[str, list[str]] = defaultdict(list)
     item_scopes: dict[str, list[str]] = defaultdict(list)
@@ -142,23 +138,18 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
                 room_scopes[room].append(label)
     everywhere = room_scopes["*"]
 
-    # the distinct periods (a period given twice is one row key, visited twice as arrears, as always)
-    slot_of: dict = {}
-    for p in periods:
-        slot_of.setdefault(p, len(slot_of))
-    n_slots = len(slot_of)
-    slots = [slot_of[p] for p in periods]  # position in ``periods`` → slot
-    starts = [p.start for p in periods]
-    latest = periods[-1]
+    # Slots: the distinct periods with a row (a period given twice is one row key, visited twice as
+    # arrears, as always).  Given periods have theirs from the start; by default every period
+    # started by t is one (found in the single pass over the charges below).
+    slot_of: dict = {}  # period → slot
+    slot_periods: list = []  # slot → period
 
-    # per period object (charges share a few): (its slot or None, later than the last period?, the first
-    # position in ``periods`` after it) — a dict keyed by id, so no charge's period is hashed
-    period_info: dict = {}
-
-    def info_of(period):
-        got = period_info[id(period)] = (slot_of.get(period), period > latest, bisect.bisect_right(periods, period),
-                                         period)  # (the period itself keeps its id taken)
-        return got
+    def new_slot(period) -> int:
+        slot_of[period] = len(slot_periods)
+        slot_periods.append(period)
+        for group_cells in cells:
+            group_cells.append([ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()])
+        return slot_of[period]
 
     # groups: one per distinct scope list; per group and slot one cell:
     # [receivable, cash, prepaid, waived, discount, opening, arrears, rooms billed, rooms not settled by t]
@@ -166,8 +157,17 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     group_labels: list = []
     cells: list = []  # group → slot → cell
     kind_index = {CASH: 1, PREPAID: 2, DISCOUNT: 4}  # anything else is 减免 (3)
-    n_periods = len(periods)
-    bisect_right = bisect.bisect_right
+
+    cycles: set = set()  # (months, aligned?) of every period met
+
+    def cycle_of(period) -> tuple:
+        return period.months, (period.first_month - 1) % period.months == 0
+
+    if given:
+        for p in periods:
+            cycles.add(cycle_of(p))
+            if p not in slot_of:
+                new_slot(p)
 
     def group_for(room: str, item: str):
         labels = tuple(everywhere + room_scopes.get(room, []) + item_scopes.get(item, []))
@@ -177,9 +177,34 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
         if g is None:
             g = group_of[labels] = len(group_labels)
             group_labels.append(labels)
-            cells.append([[ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()] for _ in range(n_slots)])
+            cells.append([[ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()] for _ in slot_periods])
         return g
 
+    # Per period object (charges share a few; a dict keyed by id, so no charge's period is hashed):
+    # (its slot or None, a later period's?, its last day, the period itself — which keeps its id taken).
+    # By default "later" is "not started by t": such a period is after every period started by t.
+    period_info: dict = {}
+
+    def info_of(period):
+        cycles.add(cycle_of(period))
+        if given:
+            slot, later = slot_of.get(period), period > latest
+        elif period.start > t:
+            slot, later = None, True
+        else:
+            slot, later = slot_of.get(period), False
+            if slot is None:
+                slot = new_slot(period)
+        got = period_info[id(period)] = (slot, later, period.end, period)
+        return got
+
+    # Arrears: a charge is arrears of a later period p (p > its own, started after it became
+    # payable) while open at the end of the day before p started: only periods up to its last
+    # settlement (or all, while it is still open at t) can count it.  When every period is a
+    # calendar month, or every one a calendar quarter, a later period starts after the charge's
+    # period ends, so only charges open past that end (candidates) are looked at once the periods
+    # are known; otherwise every charge is.
+    candidates: list = []  # (group, status, amount, last day needed)
     for acc in accounts:
         own_room = acc.room
         by_item: dict = {}  # item code → group of the account's own room (None: the charge is in no scope)
@@ -227,29 +252,55 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
                         settled += x.amount
                         if day > last_day:
                             last_day = day
-            # As arrears of each later period started by t: open at the end of the day
-            # before that period started.  A charge settled before a period started is
-            # not its arrears, so only periods up to the last settlement (or all, while
-            # the charge is still open at t) are visited.
-            first = bisect_right(starts, pf)
-            if info[2] > first:
-                first = info[2]  # periods up to the charge's own are not its arrears
-            if first >= n_periods:
-                continue
             last_needed = t if amount - settled > 0 else last_day
-            if starts[first] > last_needed:
-                continue
-            settled_by_t = [x for x in s.settlements if x.day <= t]
-            group_cells = cells[g]
-            for i in range(first, bisect_right(starts, last_needed)):
-                start = starts[i]
-                opening = amount - sum((x.amount for x in settled_by_t if x.day < start), ZERO)
-                if opening <= 0:
+            if last_needed > info[2]:
+                candidates.append((g, s, amount, last_needed))
+    if not _one_cycle(cycles):  # months and quarters mixed, or a period off the calendar: every charge
+        candidates = []
+        for acc in accounts:
+            for s in acc.charges:
+                c = s.charge
+                if c.payable_from > t or period_info[id(c.period)][1]:
                     continue
-                collected = min(opening, sum((x.amount for x in settled_by_t if x.day >= start), ZERO))
-                cell = group_cells[slots[i]]
-                cell[5] += opening
-                cell[6] += collected
+                g = group_for(c.room, c.item_code)
+                if g is None:
+                    continue
+                settled_by_t = [x for x in s.settlements if x.day <= t]
+                open_at_t = c.amount - sum((x.amount for x in settled_by_t), ZERO)
+                last_needed = t if open_at_t > 0 else max((x.day for x in settled_by_t), default=c.payable_from)
+                candidates.append((g, s, c.amount, last_needed))
+
+    if not given:
+        periods = sorted(slot_periods)
+        if not periods:  # nothing started by t (a bill due before its period starts is payable, but no row yet)
+            return []
+    slots = [slot_of[p] for p in periods]  # position in ``periods`` → slot
+    starts = [p.start for p in periods]
+    n_periods = len(periods)
+    after: dict = {}  # id of a period → the first position in ``periods`` after it
+    bisect_right = bisect.bisect_right
+    for g, s, amount, last_needed in candidates:
+        c = s.charge
+        pf = c.payable_from
+        first = bisect_right(starts, pf)
+        later_than = after.get(id(c.period))
+        if later_than is None:
+            later_than = after[id(c.period)] = bisect_right(periods, c.period)
+        if later_than > first:
+            first = later_than  # periods up to the charge's own are not its arrears
+        if first >= n_periods or starts[first] > last_needed:
+            continue
+        settled_by_t = [x for x in s.settlements if x.day <= t]
+        group_cells = cells[g]
+        for i in range(first, bisect_right(starts, last_needed)):
+            start = starts[i]
+            opening = amount - sum((x.amount for x in settled_by_t if x.day < start), ZERO)
+            if opening <= 0:
+                continue
+            collected = min(opening, sum((x.amount for x in settled_by_t if x.day >= start), ZERO))
+            cell = group_cells[slots[i]]
+            cell[5] += opening
+            cell[6] += collected
 
     # each scope: the groups naming it (once per naming, as each charge was added once per naming)
     groups_of_label: dict = defaultdict(list)
@@ -274,3 +325,9 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
             rows.append(RateRow(p, label, t, receivable, cash, waived, prepaid, opening, arrears,
                                 len(rooms_billed - rooms_unpaid), len(rooms_billed), discount))
     return rows
+
+
+def _one_cycle(cycles: set) -> bool:
+    """Every period a calendar month, or every one a calendar quarter: then a period later than
+    another starts after the other ends."""
+    return len(cycles) == 1 and next(iter(cycles)) in ((1, True), (3, True))
