@@ -7,7 +7,8 @@ _order_reference, the _order they sorted by), as references:
   once to its (period, scope list) group and scopes are summed from the groups;
 - ``allocate_unit`` kept ``payable`` with insort and walked every bill at each payment; now bills
   join at their rank, principal is paid from the first open bill, both late fees are accrued in one
-  pass and ChargeStatus/Settlement are made without their dataclass __init__;
+  pass (none at all for a bill settled by its due date), ChargeStatus/Settlement are made without
+  their dataclass __init__ and a ChargeStatus keeps its ``open``;
 - ``arrears_of`` summed each charge's settlements once per figure; ``date_problems`` looked at every
   record one by one; ``late_fee_formula`` normalised the rate once per part.
 
@@ -33,7 +34,7 @@ from hypothesis import strategies as st
 import hostile_corpus as hc
 from ledger_builders import D, Q1, Q2, Q3, Q4, charge, day, item, ledger, pay, unit, waiver
 from xlwings_addin.engine import allocation as allocation_module
-from xlwings_addin.engine.aging import Arrears, arrears_list, arrears_of
+from xlwings_addin.engine.aging import Arrears, arrears_list
 from xlwings_addin.engine.allocation import (CASH, DISCOUNT, PREPAID, WAIVED, AllocationResult, ChargeStatus,
                                              Settlement, UnitAccount, _campaign_offers, _Charge, _refund,
                                              _release_earmarks, _settle_discounts, _settlement,
@@ -324,7 +325,7 @@ def _allocate_unit_reference(room: str, charges: list[Charge], payments: list[Pa
     payments_total = ZERO
     rate = settings.late_fee_rate
 
-    for day, kind, _key, obj in events:
+    for day, kind, _key, obj in events:  # noqa: F402 (the code as it was)
         if earmarked:
             prepaid += _release_earmarks(earmarked, day)
         if kind == 3:  # 退款 of 预存

@@ -46,7 +46,7 @@ from typing import Optional
 
 from ..ledger.money import ZERO
 from ..ledger.records import Charge, Ledger, Payment, Problem, Settings, Waiver
-from .late_fee import accrued_late_fee, accrued_late_fees, court_reference_rate
+from .late_fee import NO_FEE, accrued_late_fee, accrued_late_fees, court_reference_rate
 
 CASH = "实收"
 PREPAID = "预存冲抵"
@@ -239,7 +239,10 @@ def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: 
         c = targets[i]
         part = min(remaining, c.open)
         if part > 0:
-            c.settlements.append(_settlement(day, part, kind, payment.receipt_no, payment.channel))
+            settlement = _new(Settlement)  # _settlement(day, part, kind, payment.receipt_no, payment.channel)
+            _set(settlement, "__dict__", {"day": day, "amount": part, "kind": kind, "receipt_no": payment.receipt_no,
+                                          "channel": payment.channel})
+            c.settlements.append(settlement)
             c.open -= part
             remaining -= part
     return remaining
@@ -293,7 +296,7 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
     payable: list[_Charge] = []
     ranks: list[int] = []
     first_open = 0
-    next_bill, n_bills = 0, len(bills)
+    next_bill = 0
     prepaid = ZERO
     refunded = ZERO
     earmarked: dict = {}  # period → 预存 held for it (指定期间 not yet billed)
@@ -417,12 +420,20 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
     statuses = []
     ref_rate = court_reference_rate(settings.lpr) if reference_rate is None else reference_rate
     grace, cap = settings.grace_days, settings.late_fee_cap
+    grace_days = None if grace == 0 else dt.timedelta(days=grace)
     for c in work:
         settlements = tuple(c.settlements)
         if c.applies:  # the fee as c.fee(as_of, rate, settings) computes it, and the court-reference fee
             charge = c.charge
-            fee, fee_ref = accrued_late_fees(charge.amount, charge.due_date, [(s.day, s.amount) for s in settlements],
-                                             as_of, rate, ref_rate, grace, cap)
+            start = charge.due_date if grace_days is None else charge.due_date + grace_days
+            if c.open <= 0 and (not settlements or settlements[-1].day <= start):
+                # settled in full by its due date (and grace): nothing accrued, as accrued_late_fees finds
+                # (a charge's settlements are made in day order, so the last is the latest)
+                fee = fee_ref = NO_FEE
+            else:
+                fee, fee_ref = accrued_late_fees(charge.amount, charge.due_date,
+                                                 [(s.day, s.amount) for s in settlements], as_of, rate, ref_rate,
+                                                 grace, cap)
         else:
             fee = fee_ref = ZERO
         # ChargeStatus(...) made in one step (see _settlement), with its ``open`` already known: c.open is

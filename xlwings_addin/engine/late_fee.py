@@ -28,6 +28,8 @@ from typing import Iterable, Optional
 
 from ..ledger.money import CENT, ZERO, round_money
 
+NO_FEE = ZERO.quantize(CENT)  # the fee when nothing accrued (Decimal('0.00')), as _rounded_fee gives it
+
 
 def days_late(due: dt.date, day: dt.date, grace: int) -> int:
     """Days of accrual for money paid on ``day`` (0 when paid on or before due + grace)."""
@@ -96,11 +98,8 @@ def accrued_late_fees(
         total += unpaid * daily_rate * days
         total_ref += unpaid * reference_rate * days
     if not total and not total_ref:  # (paid by the due date: the common case)
-        return _NO_FEE, _NO_FEE
+        return NO_FEE, NO_FEE
     return _rounded_fee(total, amount, cap_ratio), _rounded_fee(total_ref, amount, cap_ratio)
-
-
-_NO_FEE = ZERO.quantize(CENT)  # what _rounded_fee gives for nothing accrued (Decimal('0.00'))
 
 
 def _rounded_fee(total: Decimal, amount: Decimal, cap_ratio: Optional[Decimal]) -> Decimal:

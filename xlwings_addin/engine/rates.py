@@ -161,7 +161,7 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     cycles: set = set()  # (months, aligned?) of every period met
 
     def cycle_of(period) -> tuple:
-        return period.months, (period.first_month - 1) % period.months == 0
+        return period.months, period.months > 0 and (period.first_month - 1) % period.months == 0
 
     if given:
         for p in periods:
