@@ -185,6 +185,8 @@ class _Charge:
 
 def net_reversals(payments: list[Payment]) -> tuple[list[Payment], list[Problem]]:
     """Apply reversal rows to the receipts they name; return the effective payments."""
+    if not any(map(_reverses, payments)):  # (no reversal row: every payment stands as it is)
+        return list(payments), []
     problems: list[Problem] = []
     by_receipt = {p.receipt_no: p for p in payments if not p.reverses}
     reduced: dict[str, Decimal] = {}
@@ -226,6 +228,7 @@ _order = operator.attrgetter("charge.due_date", "charge.item_code", "charge.peri
 _event_key = operator.itemgetter(0, 1, 2)  # (day, kind, key): never the event's object
 _payable_from = operator.attrgetter("charge.payable_from")
 _amount = operator.attrgetter("amount")
+_reverses = operator.attrgetter("reverses")
 _END_KIND = 9
 _END = (dt.date.max, _END_KIND, (), None)  # after every event: the bills still to become payable are merged in
 
@@ -246,6 +249,21 @@ def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: 
             c.open -= part
             remaining -= part
     return remaining
+
+
+def _pay_fees(targets: list[_Charge], remaining: Decimal, fee_paid_total: Decimal, day: dt.date,
+              settings: Settings) -> tuple[Decimal, Decimal]:
+    """Pay ``remaining`` to the late fees accrued on ``targets`` by ``day``, in order; (what is left, the
+    unit's fee paid so far)."""
+    for c in targets:
+        if remaining <= 0:
+            break
+        part = min(remaining, c.fee_due(day, settings))
+        if part > 0:
+            c.fee_paid += part
+            fee_paid_total += part
+            remaining -= part
+    return remaining, fee_paid_total
 
 
 def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], waivers: list[Waiver],
@@ -279,9 +297,7 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
             # same-day waivers in an order of their own content, never of their rows: the same inputs
             # in any order give the same settlements and the same 问题 (smaller amounts first)
             events.append((w.date, 1, (w.kind, str(w.period or ""), w.amount, w.reason, w.approver), w))
-    for p in payments:
-        if p.paid_on <= as_of:
-            events.append((p.paid_on, 2, (p.receipt_no,), p))
+    events += [(p.paid_on, 2, (p.receipt_no,), p) for p in payments if p.paid_on <= as_of]
     for r in refunds:
         if r.paid_on <= as_of:
             events.append((r.paid_on, 3, (r.receipt_no,), r))
@@ -398,22 +414,16 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
                     problems.append(Problem.warning(
                         payment.source, f"指定期间 {payment.period} 没有应收，按先到期先冲抵处理"))
                 remaining = _pay_principal(designated, 0, remaining, day, settle_kind, payment)
-            for step in ((0, 1) if settings.principal_first else (1, 0)):
-                if remaining <= 0:  # (each step stops at once when nothing is left)
-                    break
-                if step == 0:  # principal, oldest payable bill first: from the first not settled in full
-                    while first_open < len(payable) and payable[first_open].open <= 0:
-                        first_open += 1
-                    remaining = _pay_principal(payable, first_open, remaining, day, settle_kind, payment)
-                else:  # accrued late fees
-                    for c in payable:
-                        if remaining <= 0:
-                            break
-                        part = min(remaining, c.fee_due(day, settings))
-                        if part > 0:
-                            c.fee_paid += part
-                            fee_paid_total += part
-                            remaining -= part
+            # principal, oldest payable bill first (from the first not settled in full), and accrued late
+            # fees, in the order 冲抵顺序 sets; each step stops at once when nothing is left
+            if not settings.principal_first and remaining > 0:
+                remaining, fee_paid_total = _pay_fees(payable, remaining, fee_paid_total, day, settings)
+            if remaining > 0:
+                while first_open < len(payable) and payable[first_open].open <= 0:
+                    first_open += 1
+                remaining = _pay_principal(payable, first_open, remaining, day, settle_kind, payment)
+            if settings.principal_first and remaining > 0:
+                remaining, fee_paid_total = _pay_fees(payable, remaining, fee_paid_total, day, settings)
             prepaid += remaining
             if credits:  # a discount earned for bills already payable settles them at once
                 _settle_discounts(credits, payable, day)

@@ -377,7 +377,8 @@ def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     refunded = sum((a.refunded for a in allocation.accounts.values()), ZERO)
     if refunded:
         changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
-    later = [p for p in ledger.payments if as_of < p.paid_on <= as_of + dt.timedelta(days=366)]
+    horizon = as_of + dt.timedelta(days=366)
+    later = [p for p in ledger.payments if as_of < p.paid_on <= horizon]
     if later:  # not an error (a run as of a past day), but never left out without a word
         changes.summary.append(f"收款日期晚于截至日期 {as_of:%Y-%m-%d} 的收款 {len(later)} 笔，合计 "
                                f"{sum((p.amount for p in later), ZERO):,.2f} 元，本次未计入（如是日期输错，请改正）")
