@@ -11,6 +11,7 @@ as of 2026-05-01: 欠费期数 2, 最早应缴日期 2026-01-25, 逾期天数 96
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -73,11 +74,14 @@ class Arrears:
         return len(self.periods)
 
 
+_OPEN = operator.attrgetter("open")
+
+
 def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | None:
     """The unit's arrears line, or None when it owes nothing (principal and late fee)."""
     charges = account.charges
-    opens = [c.open for c in charges]  # each charge's open principal once, not once per figure
-    open_charges = [c for c, o in zip(charges, opens) if o > 0]
+    opens = list(map(_OPEN, charges))  # each charge's open principal once, not once per figure
+    open_charges = [c for c, o in zip(charges, opens) if o > 0] if any(map(ZERO.__lt__, opens)) else []
     if not open_charges and not any(c.late_fee - c.fee_paid - c.fee_waived > 0 for c in charges):
         return None  # no principal open and no charge with a fee outstanding (account.fee_outstanding is 0)
     fee = sum([max(ZERO, c.late_fee - c.fee_paid - c.fee_waived) for c in charges], ZERO)  # account.fee_outstanding
