@@ -11,6 +11,7 @@ as of 2026-05-01: 欠费期数 2, 最早应缴日期 2026-01-25, 逾期天数 96
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -73,25 +74,31 @@ class Arrears:
         return len(self.periods)
 
 
+_OPEN = operator.attrgetter("open")
+
+
 def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | None:
     """The unit's arrears line, or None when it owes nothing (principal and late fee)."""
-    open_charges = account.open_charges()
-    fee = account.fee_outstanding
-    if not open_charges and fee <= 0:
-        return None
+    charges = account.charges
+    opens = list(map(_OPEN, charges))  # each charge's open principal once, not once per figure
+    open_charges = [c for c, o in zip(charges, opens) if o > 0] if any(map(ZERO.__lt__, opens)) else []
+    if not open_charges and not any(c.late_fee - c.fee_paid - c.fee_waived > 0 for c in charges):
+        return None  # no principal open and no charge with a fee outstanding (account.fee_outstanding is 0)
+    fee = sum([max(ZERO, c.late_fee - c.fee_paid - c.fee_waived) for c in charges], ZERO)  # account.fee_outstanding
     if open_charges:
         oldest = min(c.charge.due_date for c in open_charges)
     else:  # only late fee left: the oldest charge that still owes a fee, but no aging (its bill is paid)
-        oldest = min(c.charge.due_date for c in account.charges if c.fee_outstanding > 0)
+        oldest = min(c.charge.due_date for c in charges if c.fee_outstanding > 0)
     return Arrears(
         unit=unit,
         periods=tuple(sorted({c.charge.period for c in open_charges})),
         oldest_due=oldest,
         days_overdue=max(0, (as_of - oldest).days) if open_charges else 0,
-        principal=account.open_principal,
-        overdue_principal=sum((c.open for c in open_charges if c.charge.due_date < as_of), ZERO),
+        principal=sum(opens, ZERO),  # account.open_principal
+        overdue_principal=sum((o for c, o in zip(charges, opens) if o > 0 and c.charge.due_date < as_of), ZERO),
         late_fee=fee,
-        late_fee_ref=account.fee_ref_outstanding,
+        late_fee_ref=sum([max(ZERO, c.late_fee_ref - c.fee_paid - c.fee_waived) for c in charges],
+                         ZERO),  # account.fee_ref_outstanding
         prepaid=account.prepaid_balance,
         account=account,
     )

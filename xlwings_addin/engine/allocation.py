@@ -38,6 +38,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,7 +46,7 @@ from typing import Optional
 
 from ..ledger.money import ZERO
 from ..ledger.records import Charge, Ledger, Payment, Problem, Settings, Waiver
-from .late_fee import accrued_late_fee, court_reference_rate
+from .late_fee import NO_FEE, accrued_late_fee, accrued_late_fees, court_reference_rate
 
 CASH = "实收"
 PREPAID = "预存冲抵"
@@ -88,7 +89,8 @@ class ChargeStatus:
 
     @property
     def open(self) -> Decimal:
-        return self.charge.amount - self.settled()
+        known = self.__dict__.get("_open")  # set by allocate_unit, which has the figure at hand (not a field)
+        return self.charge.amount - self.settled() if known is None else known
 
     @property
     def fee_outstanding(self) -> Decimal:
@@ -135,10 +137,27 @@ class AllocationResult:
     problems: tuple[Problem, ...]
 
 
+# The replay makes a Settlement for every part paid and a ChargeStatus for every charge (hundreds of
+# thousands on a large estate).  A frozen dataclass's __init__ sets each field through
+# object.__setattr__, one call per field; _settlement (and allocate_unit for a ChargeStatus) sets
+# the instance's __dict__ at once instead — the same instance (equal, same repr and hash; neither
+# class has a __post_init__).  tests/test_rates_reference.py checks they match the classes' fields.
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _settlement(day: dt.date, amount: Decimal, kind: str, receipt_no: str = "", channel: str = "") -> Settlement:
+    """``Settlement(day, amount, kind, receipt_no, channel)``."""
+    settlement = _new(Settlement)
+    _set(settlement, "__dict__", {"day": day, "amount": amount, "kind": kind, "receipt_no": receipt_no,
+                                  "channel": channel})
+    return settlement
+
+
 class _Charge:
     """Mutable working state of one charge during the replay."""
 
-    __slots__ = ("charge", "applies", "settlements", "fee_paid", "fee_waived", "open")
+    __slots__ = ("charge", "applies", "settlements", "fee_paid", "fee_waived", "open", "rank")
 
     def __init__(self, charge: Charge, applies: bool):
         self.charge, self.applies = charge, applies
@@ -146,10 +165,11 @@ class _Charge:
         self.fee_paid = ZERO
         self.fee_waived = ZERO
         self.open = charge.amount
+        # self.rank: place in the unit's charges sorted by _order, set by allocate_unit when it needs it
 
     def settle(self, day: dt.date, amount: Decimal, kind: str, payment: Optional[Payment] = None) -> None:
-        self.settlements.append(Settlement(day, amount, kind, payment.receipt_no if payment else "",
-                                           payment.channel if payment else ""))
+        self.settlements.append(_settlement(day, amount, kind, payment.receipt_no if payment else "",
+                                            payment.channel if payment else ""))
         self.open -= amount
 
     def fee(self, day: dt.date, rate: Decimal, settings: Settings) -> Decimal:
@@ -165,6 +185,8 @@ class _Charge:
 
 def net_reversals(payments: list[Payment]) -> tuple[list[Payment], list[Problem]]:
     """Apply reversal rows to the receipts they name; return the effective payments."""
+    if not any(map(_reverses, payments)):  # (no reversal row: every payment stands as it is)
+        return list(payments), []
     problems: list[Problem] = []
     by_receipt = {p.receipt_no: p for p in payments if not p.reverses}
     reduced: dict[str, Decimal] = {}
@@ -199,37 +221,98 @@ def net_reversals(payments: list[Payment]) -> tuple[list[Payment], list[Problem]
     return effective, problems
 
 
-def _order(c: _Charge):
-    return (c.charge.due_date, c.charge.item_code, c.charge.period, c.charge.bill_no)
+# the order charges are paid in: (应缴日期, 项目编码, 期间, 账单号) of a _Charge
+_order = operator.attrgetter("charge.due_date", "charge.item_code", "charge.period", "charge.bill_no")
+
+
+_event_key = operator.itemgetter(0, 1, 2)  # (day, kind, key): never the event's object
+_payable_from = operator.attrgetter("charge.payable_from")
+_amount = operator.attrgetter("amount")
+_reverses = operator.attrgetter("reverses")
+_END_KIND = 9
+_END = (dt.date.max, _END_KIND, (), None)  # after every event: the bills still to become payable are merged in
+
+
+def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: dt.date, kind: str,
+                   payment: Payment) -> Decimal:
+    """Pay ``remaining`` of the payment to the open principal of ``targets[start:]`` in order; what is left."""
+    for i in range(start, len(targets)):
+        if remaining <= 0:
+            break
+        c = targets[i]
+        part = min(remaining, c.open)
+        if part > 0:
+            settlement = _new(Settlement)  # _settlement(day, part, kind, payment.receipt_no, payment.channel)
+            _set(settlement, "__dict__", {"day": day, "amount": part, "kind": kind, "receipt_no": payment.receipt_no,
+                                          "channel": payment.channel})
+            c.settlements.append(settlement)
+            c.open -= part
+            remaining -= part
+    return remaining
+
+
+def _pay_fees(targets: list[_Charge], remaining: Decimal, fee_paid_total: Decimal, day: dt.date,
+              settings: Settings) -> tuple[Decimal, Decimal]:
+    """Pay ``remaining`` to the late fees accrued on ``targets`` by ``day``, in order; (what is left, the
+    unit's fee paid so far)."""
+    for c in targets:
+        if remaining <= 0:
+            break
+        part = min(remaining, c.fee_due(day, settings))
+        if part > 0:
+            c.fee_paid += part
+            fee_paid_total += part
+            remaining -= part
+    return remaining, fee_paid_total
 
 
 def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], waivers: list[Waiver],
                   settings: Settings, late_fee_items: set[str], as_of: dt.date,
-                  problems: list[Problem], refunds=(), campaign_context=None) -> UnitAccount:
+                  problems: list[Problem], refunds=(), campaign_context=None, *,
+                  reference_rate: Optional[Decimal] = None) -> UnitAccount:
     """Replay one unit's history up to ``as_of`` (inclusive).
 
     ``refunds``: 退款 rows (see :func:`_refund`); ``campaign_context``: (unit, items by code,
-    campaigns) when the ledger has 优惠活动 (see :func:`_campaign_offers`).
+    campaigns) when the ledger has 优惠活动 (see :func:`_campaign_offers`); ``reference_rate``:
+    court_reference_rate(settings.lpr), when the caller has it already.
     """
     work = [_Charge(c, c.item_code in late_fee_items) for c in charges if c.payable_from <= as_of]
     work.sort(key=_order)
+    # Events in date order; on one day: bills becoming payable (in ``work``'s order), then waivers,
+    # payments and refunds, each by its key.  The bills are a stream of their own, merged in below:
+    # ``work`` sorted by the day each becomes payable (stably), which is ``work`` itself when its
+    # days already run in order (the usual case).
+    bill_days = [c.charge.payable_from for c in work]
+    in_order = bill_days == sorted(bill_days)
+    if in_order:
+        bills = work
+    else:
+        for rank, c in enumerate(work):
+            c.rank = rank
+        bills = sorted(work, key=_payable_from)
+        bill_days = [c.charge.payable_from for c in bills]
     events = []
-    for c in work:
-        events.append((c.charge.payable_from, 0, (), c))
     for w in waivers:
         if w.date <= as_of:
             # same-day waivers in an order of their own content, never of their rows: the same inputs
             # in any order give the same settlements and the same 问题 (smaller amounts first)
             events.append((w.date, 1, (w.kind, str(w.period or ""), w.amount, w.reason, w.approver), w))
-    for p in payments:
-        if p.paid_on <= as_of:
-            events.append((p.paid_on, 2, (p.receipt_no,), p))
+    events += [(p.paid_on, 2, (p.receipt_no,), p) for p in payments if p.paid_on <= as_of]
     for r in refunds:
         if r.paid_on <= as_of:
             events.append((r.paid_on, 3, (r.receipt_no,), r))
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    events.sort(key=_event_key)
+    events.append(_END)
 
+    # ``payable`` is kept in _order.  A bill joins it at its rank in ``work`` (the same place as
+    # insort by _order: bills of equal key become payable the same day, in ``work``'s order); when
+    # the bills become payable in ``work``'s order anyway (the usual case) that is always the end.
+    # Every charge before ``first_open`` is settled in full (``open`` only ever falls), so paying
+    # principal starts there instead of walking past every paid bill of the unit's history.
     payable: list[_Charge] = []
+    ranks: list[int] = []
+    first_open = 0
+    next_bill = 0
     prepaid = ZERO
     refunded = ZERO
     earmarked: dict = {}  # period → 预存 held for it (指定期间 not yet billed)
@@ -240,6 +323,39 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
     rate = settings.late_fee_rate
 
     for day, kind, _key, obj in events:
+        due_now = bisect.bisect_right(bill_days, day, next_bill)  # bills payable by this event's day
+        if due_now > next_bill:
+            if in_order and not earmarked and not credits and not prepaid > 0:
+                # they only join ``payable``: no 预存 to offset, nothing held, no discount to settle
+                payable.extend(bills[next_bill:due_now])
+                next_bill = due_now
+            while next_bill < due_now:
+                bill = bills[next_bill]  # a bill becomes payable
+                next_bill += 1
+                bill_day = bill.charge.payable_from
+                if earmarked:
+                    prepaid += _release_earmarks(earmarked, bill_day)
+                if in_order:
+                    payable.append(bill)
+                else:
+                    rank = bill.rank
+                    at = bisect.bisect_right(ranks, rank)
+                    ranks.insert(at, rank)
+                    payable.insert(at, bill)
+                    if at < first_open:
+                        first_open = at
+                if credits:
+                    _settle_discounts(credits, [bill], bill_day)
+                if earmarked and earmarked.get(bill.charge.period, ZERO) > 0 and bill.open > 0:
+                    part = min(earmarked[bill.charge.period], bill.open)
+                    bill.settle(bill_day, part, PREPAID)
+                    earmarked[bill.charge.period] -= part
+                if prepaid > 0 and bill.open > 0:
+                    part = min(prepaid, bill.open)
+                    bill.settle(bill_day, part, PREPAID)
+                    prepaid -= part
+        if kind == _END_KIND:
+            break
         if earmarked:
             prepaid += _release_earmarks(earmarked, day)
         if kind == 3:  # 退款 of 预存
@@ -250,19 +366,7 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
                 prepaid -= from_general
                 _take_from_earmarks(earmarked, taken - from_general)
             continue
-        if kind == 0:  # bill becomes payable
-            bisect.insort(payable, obj, key=_order)
-            if credits:
-                _settle_discounts(credits, [obj], day)
-            if earmarked.get(obj.charge.period, ZERO) > 0 and obj.open > 0:
-                part = min(earmarked[obj.charge.period], obj.open)
-                obj.settle(day, part, PREPAID)
-                earmarked[obj.charge.period] -= part
-            if prepaid > 0 and obj.open > 0:
-                part = min(prepaid, obj.open)
-                obj.settle(day, part, PREPAID)
-                prepaid -= part
-        elif kind == 1:  # waiver
+        if kind == 1:  # waiver
             targets = [c for c in payable if obj.period is None or c.charge.period == obj.period]
             remaining = obj.amount
             if obj.kind == "费用减免":
@@ -297,28 +401,6 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
                 earned = _campaign_offers(payment, payable, campaign_context, settings, offers)
                 credits.extend(earned)
             settle_kind = PREPAID if payment.channel == "预存冲抵" else CASH
-
-            def pay_principal(targets: list[_Charge]) -> None:
-                nonlocal remaining
-                for c in targets:
-                    if remaining <= 0:
-                        return
-                    part = min(remaining, c.open)
-                    if part > 0:
-                        c.settle(day, part, settle_kind, payment)
-                        remaining -= part
-
-            def pay_fees(targets: list[_Charge]) -> None:
-                nonlocal remaining, fee_paid_total
-                for c in targets:
-                    if remaining <= 0:
-                        return
-                    part = min(remaining, c.fee_due(day, settings))
-                    if part > 0:
-                        c.fee_paid += part
-                        fee_paid_total += part
-                        remaining -= part
-
             if payment.period is not None:
                 designated = [c for c in payable if c.charge.period == payment.period]
                 if not designated and day <= payment.period.end:
@@ -331,31 +413,52 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
                 elif not designated:
                     problems.append(Problem.warning(
                         payment.source, f"指定期间 {payment.period} 没有应收，按先到期先冲抵处理"))
-                pay_principal(designated)
-            if settings.principal_first:
-                pay_principal(payable)
-                pay_fees(payable)
-            else:
-                pay_fees(payable)
-                pay_principal(payable)
+                remaining = _pay_principal(designated, 0, remaining, day, settle_kind, payment)
+            # principal, oldest payable bill first (from the first not settled in full), and accrued late
+            # fees, in the order 冲抵顺序 sets; each step stops at once when nothing is left
+            if not settings.principal_first and remaining > 0:
+                remaining, fee_paid_total = _pay_fees(payable, remaining, fee_paid_total, day, settings)
+            if remaining > 0:
+                while first_open < len(payable) and payable[first_open].open <= 0:
+                    first_open += 1
+                remaining = _pay_principal(payable, first_open, remaining, day, settle_kind, payment)
+            if settings.principal_first and remaining > 0:
+                remaining, fee_paid_total = _pay_fees(payable, remaining, fee_paid_total, day, settings)
             prepaid += remaining
             if credits:  # a discount earned for bills already payable settles them at once
                 _settle_discounts(credits, payable, day)
     statuses = []
-    ref_rate = court_reference_rate(settings.lpr)
+    ref_rate = court_reference_rate(settings.lpr) if reference_rate is None else reference_rate
+    grace, cap = settings.grace_days, settings.late_fee_cap
+    grace_days = None if grace == 0 else dt.timedelta(days=grace)
     for c in work:
         settlements = tuple(c.settlements)
-        pairs = [(s.day, s.amount) for s in settlements]
-        if c.applies:
-            fee = c.fee(as_of, rate, settings)
-            fee_ref = accrued_late_fee(c.charge.amount, c.charge.due_date, pairs, as_of, ref_rate,
-                                       settings.grace_days, settings.late_fee_cap)
+        if c.applies:  # the fee as c.fee(as_of, rate, settings) computes it, and the court-reference fee
+            charge = c.charge
+            start = charge.due_date if grace_days is None else charge.due_date + grace_days
+            if c.open <= 0 and (not settlements or settlements[-1].day <= start):
+                # settled in full by its due date (and grace): nothing accrued, as accrued_late_fees finds
+                # (a charge's settlements are made in day order, so the last is the latest)
+                fee = fee_ref = NO_FEE
+            else:
+                fee, fee_ref = accrued_late_fees(charge.amount, charge.due_date,
+                                                 [(s.day, s.amount) for s in settlements], as_of, rate, ref_rate,
+                                                 grace, cap)
         else:
             fee = fee_ref = ZERO
-        statuses.append(ChargeStatus(c.charge, settlements, c.applies, fee, fee_ref, c.fee_paid, c.fee_waived))
+        # ChargeStatus(...) made in one step (see _settlement), with its ``open`` already known: c.open is
+        # the amount less each (positive) settlement in turn — the value of ``open``, amount − (ZERO + Σ
+        # settlements), and with ZERO added its exponent too.  Without settlements it is amount − ZERO,
+        # as ``open`` has it (so an amount of −0 stays −0).
+        status = _new(ChargeStatus)
+        _set(status, "__dict__", {"charge": c.charge, "settlements": settlements, "late_fee_applies": c.applies,
+                                  "late_fee": fee, "late_fee_ref": fee_ref, "fee_paid": c.fee_paid,
+                                  "fee_waived": c.fee_waived,
+                                  "_open": c.open + ZERO if settlements else c.charge.amount - ZERO})
+        statuses.append(status)
     held = sum(earmarked.values(), ZERO)
     return UnitAccount(room, tuple(statuses), prepaid + held, payments_total, fee_paid_total,
-                       tuple(p for p in payments if p.paid_on <= as_of), refunded,
+                       tuple([p for p in payments if p.paid_on <= as_of]), refunded,
                        tuple((p, a) for p, a in sorted(earmarked.items()) if a > 0), tuple(offers))
 
 
@@ -434,7 +537,7 @@ def _settle_discounts(credits: list, targets: list[_Charge], day: dt.date) -> No
             if c.charge.item_code != code or c.charge.period.start < from_month or c.open <= 0:
                 continue
             part = min(amount, c.open)
-            c.settlements.append(Settlement(day, part, DISCOUNT, receipt_no, DISCOUNT))
+            c.settlements.append(_settlement(day, part, DISCOUNT, receipt_no, DISCOUNT))
             c.open -= part
             amount -= part
         credit[2] = amount
@@ -462,12 +565,14 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
         waivers_by_room[w.room].append(w)
     late_fee_items = {i.code for i in ledger.items if i.late_fee}
     accounts = {}
+    reference_rate = court_reference_rate(ledger.settings.lpr)
     for unit in ledger.units:
         room = unit.room
         accounts[room] = allocate_unit(room, charges_by_room.get(room, []), payments_by_room.get(room, []),
                                        waivers_by_room.get(room, []), ledger.settings, late_fee_items, as_of,
                                        problems, refunds_by_room.get(room, ()),
-                                       (unit, items, ledger.campaigns) if ledger.campaigns else None)
+                                       (unit, items, ledger.campaigns) if ledger.campaigns else None,
+                                       reference_rate=reference_rate)
     return AllocationResult(as_of, accounts, tuple(problems))
 
 
@@ -484,7 +589,7 @@ def _net_credit_notes(charges, problems: Optional[list] = None) -> list[Charge]:
     Example: 750.00 billed 2026Q1 and paid; a −500.00 row for 2026Q2 (nothing
     billed) cuts Q1 to 250.00, so 500.00 of the payment is 预存.
     """
-    if not any(c.amount < ZERO for c in charges):
+    if not any(map(ZERO.__gt__, map(_amount, charges))):  # (no c.amount < ZERO)
         return list(charges)
     groups: dict = defaultdict(list)
     for c in charges:

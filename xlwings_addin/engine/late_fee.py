@@ -26,7 +26,9 @@ import datetime as dt
 from decimal import Decimal, localcontext
 from typing import Iterable, Optional
 
-from ..ledger.money import ZERO, round_money
+from ..ledger.money import CENT, ZERO, round_money
+
+NO_FEE = ZERO.quantize(CENT)  # the fee when nothing accrued (Decimal('0.00')), as _rounded_fee gives it
 
 
 def days_late(due: dt.date, day: dt.date, grace: int) -> int:
@@ -61,8 +63,49 @@ def accrued_late_fee(
             total += part * daily_rate * (day - start).days
     if unpaid > 0 and as_of > start:
         total += unpaid * daily_rate * (as_of - start).days
+    return _rounded_fee(total, amount, cap_ratio)
+
+
+def accrued_late_fees(
+    amount: Decimal,
+    due: dt.date,
+    settlements: Iterable[tuple[dt.date, Decimal]],
+    as_of: dt.date,
+    daily_rate: Decimal,
+    reference_rate: Decimal,
+    grace: int = 0,
+    cap_ratio: Optional[Decimal] = None,
+) -> tuple[Decimal, Decimal]:
+    """:func:`accrued_late_fee` at ``daily_rate`` and at ``reference_rate`` (the court reference), in one pass.
+
+    Each figure is computed with the very same operations, in the same order, as
+    ``accrued_late_fee`` with that rate, so both are exactly what it gives.
+    """
+    start = due if grace == 0 else due + dt.timedelta(days=grace)
+    total = ZERO
+    total_ref = ZERO
+    unpaid = amount
+    for day, part in settlements:
+        if day > as_of:
+            continue
+        unpaid -= part
+        if day > start:
+            days = (day - start).days
+            total += part * daily_rate * days
+            total_ref += part * reference_rate * days
+    if unpaid > 0 and as_of > start:
+        days = (as_of - start).days
+        total += unpaid * daily_rate * days
+        total_ref += unpaid * reference_rate * days
+    if not total and not total_ref:  # (paid by the due date: the common case)
+        return NO_FEE, NO_FEE
+    return _rounded_fee(total, amount, cap_ratio), _rounded_fee(total_ref, amount, cap_ratio)
+
+
+def _rounded_fee(total: Decimal, amount: Decimal, cap_ratio: Optional[Decimal]) -> Decimal:
+    """The accrued total rounded to 0.01 (half up), then capped at ``cap_ratio`` × amount."""
     if not total:
-        return ZERO.quantize(Decimal("0.01"))
+        return ZERO.quantize(CENT)
     fee = round_money(total)
     if cap_ratio is not None:
         fee = min(fee, round_money(amount * cap_ratio))
@@ -88,11 +131,11 @@ def late_fee_parts(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
         if day > as_of:
             continue
         unpaid -= part
-        n = days_late(due, day, grace)
-        if n:
+        n = (day - due).days - grace  # days_late(due, day, grace) when positive
+        if n > 0:
             out.append((part, n))
-    n = days_late(due, as_of, grace)
-    if unpaid > 0 and n:
+    n = (as_of - due).days - grace
+    if unpaid > 0 and n > 0:
         out.append((unpaid, n))
     return out
 
@@ -100,5 +143,5 @@ def late_fee_parts(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
 def late_fee_formula(amount: Decimal, due: dt.date, settlements, as_of: dt.date, daily_rate: Decimal,
                      grace: int = 0) -> str:
     """The calculation written out for a clerk or a letter: '600.00×0.0003×10天 + 600.00×0.0003×35天'."""
-    return " + ".join(f"{part:.2f}×{daily_rate.normalize()}×{n}天"
-                      for part, n in late_fee_parts(amount, due, settlements, as_of, grace))
+    rate = daily_rate.normalize()
+    return " + ".join(f"{part:.2f}×{rate}×{n}天" for part, n in late_fee_parts(amount, due, settlements, as_of, grace))

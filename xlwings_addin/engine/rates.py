@@ -108,13 +108,23 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
 
     ``as_of`` (default: the allocation's) may be earlier than the allocation's
     day, to see a rate "as it was" at a day into the period.
+
+    How it is summed (the figures are those of adding every charge to every scope it belongs
+    to, as tests/test_rates_reference.py checks against that plain loop): a charge's scopes
+    depend only on its room and item, so the estate has a few dozen distinct scope lists.  Each
+    charge is added once to its (period, scope list) group; each scope's figures are the sum of
+    the groups that name it, and its units the union of theirs.  Decimal sums are exact, so the
+    grouping changes no figure.
     """
     t = as_of or allocation.as_of
     scopes = scopes if scopes is not None else scopes_of(ledger)
-    statuses = [s for acc in allocation.accounts.values() for s in acc.charges]
-    if periods is None:
-        periods = sorted({s.charge.period for s in statuses if s.charge.period.start <= t})
-    periods = sorted(periods)
+    accounts = allocation.accounts.values()
+    given = periods is not None
+    if given:
+        periods = sorted(periods)
+        if not periods:
+            return []
+        latest = periods[-1]
     # rooms → scope labels (for quick membership); item scopes are checked per charge
     room_scopes: dict[str, list[str]] = defaultdict(list)
     item_scopes: dict[str, list[str]] = defaultdict(list)
@@ -126,80 +136,198 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
         else:
             for room in spec["rooms"]:
                 room_scopes[room].append(label)
+    everywhere = room_scopes["*"]
 
-    label_cache: dict = {}
+    # Slots: the distinct periods with a row (a period given twice is one row key, visited twice as
+    # arrears, as always).  Given periods have theirs from the start; by default every period
+    # started by t is one (found in the single pass over the charges below).
+    slot_of: dict = {}  # period → slot
+    slot_periods: list = []  # slot → period
 
-    def labels(status) -> list[str]:
-        key = (status.charge.room, status.charge.item_code)
-        got = label_cache.get(key)
-        if got is None:
-            got = label_cache[key] = (room_scopes["*"] + room_scopes.get(key[0], []) + item_scopes.get(key[1], []))
+    def new_slot(period) -> int:
+        slot_of[period] = len(slot_periods)
+        slot_periods.append(period)
+        for group_cells in cells:
+            group_cells.append([ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()])
+        return slot_of[period]
+
+    # groups: one per distinct scope list; per group and slot one cell:
+    # [receivable, cash, prepaid, waived, discount, opening, arrears, rooms billed, rooms not settled by t]
+    group_of: dict = {}  # tuple of labels → group number
+    group_labels: list = []
+    cells: list = []  # group → slot → cell
+    kind_index = {CASH: 1, PREPAID: 2, DISCOUNT: 4}  # anything else is 减免 (3)
+
+    cycles: set = set()  # (months, aligned?) of every period met
+
+    def cycle_of(period) -> tuple:
+        return period.months, period.months > 0 and (period.first_month - 1) % period.months == 0
+
+    if given:
+        for p in periods:
+            cycles.add(cycle_of(p))
+            if p not in slot_of:
+                new_slot(p)
+
+    def group_for(room: str, item: str):
+        labels = tuple(everywhere + room_scopes.get(room, []) + item_scopes.get(item, []))
+        if not labels:
+            return None
+        g = group_of.get(labels)
+        if g is None:
+            g = group_of[labels] = len(group_labels)
+            group_labels.append(labels)
+            cells.append([[ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()] for _ in slot_periods])
+        return g
+
+    # Per period object (charges share a few; a dict keyed by id, so no charge's period is hashed):
+    # (its slot or None, a later period's?, its last day, the period itself — which keeps its id taken).
+    # By default "later" is "not started by t": such a period is after every period started by t.
+    period_info: dict = {}
+
+    def info_of(period):
+        cycles.add(cycle_of(period))
+        if given:
+            slot, later = slot_of.get(period), period > latest
+        elif period.start > t:
+            slot, later = None, True
+        else:
+            slot, later = slot_of.get(period), False
+            if slot is None:
+                slot = new_slot(period)
+        got = period_info[id(period)] = (slot, later, period.end, period)
         return got
 
-    zero = lambda: {"receivable": ZERO, "cash": ZERO, "waived": ZERO, "prepaid": ZERO, "opening": ZERO,
-                    "arrears": ZERO, "discount": ZERO}
-    acc = {(p, label): zero() for p in periods for label in scopes}
-    unit_state: dict = defaultdict(dict)  # (p, label) → room → all paid?
-    period_set = set(periods)
+    # Arrears: a charge is arrears of a later period p (p > its own, started after it became
+    # payable) while open at the end of the day before p started: only periods up to its last
+    # settlement (or all, while it is still open at t) can count it.  When every period is a
+    # calendar month, or every one a calendar quarter, a later period starts after the charge's
+    # period ends, so only charges open past that end (candidates) are looked at once the periods
+    # are known; otherwise every charge is.
+    candidates: list = []  # (group, status, amount, last day needed)
+    for acc in accounts:
+        own_room = acc.room
+        by_item: dict = {}  # item code → group of the account's own room (None: the charge is in no scope)
+        for s in acc.charges:
+            c = s.charge
+            pf = c.payable_from
+            if pf > t:
+                continue
+            period = c.period
+            info = period_info.get(id(period)) or info_of(period)
+            if info[1]:  # a later period's charge is no row's receivable or arrears
+                continue
+            room = c.room
+            if room == own_room:
+                item = c.item_code
+                g = by_item.get(item, -1)
+                if g == -1:
+                    g = by_item[item] = group_for(room, item)
+            else:  # a charge filed under another room's account: never so from allocate
+                g = group_for(room, c.item_code)
+            if g is None:
+                continue
+            amount = c.amount
+            settled = ZERO
+            last_day = pf  # the last settlement's day (pf when none, or all earlier: no arrears either way)
+            slot = info[0]
+            if slot is not None:
+                cell = cells[g][slot]
+                cell[0] += amount
+                for x in s.settlements:
+                    day = x.day
+                    if day <= t:
+                        part = x.amount
+                        cell[kind_index.get(x.kind, 3)] += part
+                        settled += part
+                        if day > last_day:
+                            last_day = day
+                cell[7].add(room)
+                if settled < amount:
+                    cell[8].add(room)
+            else:
+                for x in s.settlements:
+                    day = x.day
+                    if day <= t:
+                        settled += x.amount
+                        if day > last_day:
+                            last_day = day
+            last_needed = t if amount - settled > 0 else last_day
+            if last_needed > info[2]:
+                candidates.append((g, s, amount, last_needed))
+    if not _one_cycle(cycles):  # months and quarters mixed, or a period off the calendar: every charge
+        candidates = []
+        for acc in accounts:
+            for s in acc.charges:
+                c = s.charge
+                if c.payable_from > t or period_info[id(c.period)][1]:
+                    continue
+                g = group_for(c.room, c.item_code)
+                if g is None:
+                    continue
+                settled_by_t = [x for x in s.settlements if x.day <= t]
+                open_at_t = c.amount - sum((x.amount for x in settled_by_t), ZERO)
+                last_needed = t if open_at_t > 0 else max((x.day for x in settled_by_t), default=c.payable_from)
+                candidates.append((g, s, c.amount, last_needed))
+
+    if not given:
+        periods = sorted(slot_periods)
+        if not periods:  # nothing started by t (a bill due before its period starts is payable, but no row yet)
+            return []
+    slots = [slot_of[p] for p in periods]  # position in ``periods`` → slot
     starts = [p.start for p in periods]
-    if not periods:  # nothing started by t (a bill due before its period starts is payable, but no row yet)
-        return []
-    latest = periods[-1]
-    for s in statuses:
+    n_periods = len(periods)
+    after: dict = {}  # id of a period → the first position in ``periods`` after it
+    bisect_right = bisect.bisect_right
+    for g, s, amount, last_needed in candidates:
         c = s.charge
-        if c.payable_from > t or c.period > latest:  # a later period's charge is no row's receivable or arrears
-            continue
-        scope_labels = labels(s)
-        if not scope_labels:
+        pf = c.payable_from
+        first = bisect_right(starts, pf)
+        later_than = after.get(id(c.period))
+        if later_than is None:
+            later_than = after[id(c.period)] = bisect_right(periods, c.period)
+        if later_than > first:
+            first = later_than  # periods up to the charge's own are not its arrears
+        if first >= n_periods or starts[first] > last_needed:
             continue
         settled_by_t = [x for x in s.settlements if x.day <= t]
-        if c.period in period_set:
-            cash = prepaid = waived = discount = ZERO
-            for x in settled_by_t:
-                if x.kind == CASH:
-                    cash += x.amount
-                elif x.kind == PREPAID:
-                    prepaid += x.amount
-                elif x.kind == DISCOUNT:
-                    discount += x.amount
-                else:
-                    waived += x.amount
-            paid_all = cash + prepaid + waived + discount >= c.amount
-            for label in scope_labels:
-                a = acc[(c.period, label)]
-                a["receivable"] += c.amount
-                a["cash"] += cash
-                a["prepaid"] += prepaid
-                a["waived"] += waived
-                a["discount"] += discount
-                rooms = unit_state[(c.period, label)]
-                rooms[c.room] = rooms.get(c.room, True) and paid_all
-        # As arrears of each later period started by t: open at the end of the day
-        # before that period started.  A charge settled before a period started is
-        # not its arrears, so only periods up to the last settlement (or all, while
-        # the charge is still open at t) are visited.
-        open_at_t = c.amount - sum((x.amount for x in settled_by_t), ZERO)
-        last_needed = t if open_at_t > 0 else max((x.day for x in settled_by_t), default=c.payable_from)
-        first = bisect.bisect_right(starts, c.payable_from)
-        last = bisect.bisect_right(starts, last_needed)
-        for p in periods[first:last]:
-            if p <= c.period:
-                continue
-            opening = c.amount - sum((x.amount for x in settled_by_t if x.day < p.start), ZERO)
+        group_cells = cells[g]
+        for i in range(first, bisect_right(starts, last_needed)):
+            start = starts[i]
+            opening = amount - sum((x.amount for x in settled_by_t if x.day < start), ZERO)
             if opening <= 0:
                 continue
-            collected = min(opening, sum((x.amount for x in settled_by_t if x.day >= p.start), ZERO))
-            for label in scope_labels:
-                a = acc[(p, label)]
-                a["opening"] += opening
-                a["arrears"] += collected
+            collected = min(opening, sum((x.amount for x in settled_by_t if x.day >= start), ZERO))
+            cell = group_cells[slots[i]]
+            cell[5] += opening
+            cell[6] += collected
+
+    # each scope: the groups naming it (once per naming, as each charge was added once per naming)
+    groups_of_label: dict = defaultdict(list)
+    for g, labels in enumerate(group_labels):
+        for label in labels:
+            groups_of_label[label].append(g)
     rows = []
-    for p in periods:
+    for p, slot in zip(periods, slots):
         for label in scopes:
-            a = acc[(p, label)]
-            rooms = unit_state.get((p, label), {})
-            if not a["receivable"] and not a["opening"]:
+            total = [ZERO] * 7
+            rooms_billed: set = set()
+            rooms_unpaid: set = set()
+            for g in groups_of_label.get(label, ()):
+                cell = cells[g][slot]
+                for k in range(7):
+                    total[k] += cell[k]
+                rooms_billed |= cell[7]
+                rooms_unpaid |= cell[8]
+            receivable, cash, prepaid, waived, discount, opening, arrears = total
+            if not receivable and not opening:
                 continue
-            rows.append(RateRow(p, label, t, a["receivable"], a["cash"], a["waived"], a["prepaid"], a["opening"],
-                                a["arrears"], sum(1 for v in rooms.values() if v), len(rooms), a["discount"]))
+            rows.append(RateRow(p, label, t, receivable, cash, waived, prepaid, opening, arrears,
+                                len(rooms_billed - rooms_unpaid), len(rooms_billed), discount))
     return rows
+
+
+def _one_cycle(cycles: set) -> bool:
+    """Every period a calendar month, or every one a calendar quarter: then a period later than
+    another starts after the other ends."""
+    return len(cycles) == 1 and next(iter(cycles)) in ((1, True), (3, True))

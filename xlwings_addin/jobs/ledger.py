@@ -9,6 +9,7 @@ the add-in for a workbook open in Excel.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -148,7 +149,7 @@ def arrears_sheet(ledger: Ledger, allocation: AllocationResult, lines=None) -> S
                 + (late_fee_formula(c.charge.amount, c.charge.due_date,
                                     [(s.day, s.amount) for s in c.settlements], allocation.as_of,
                                     settings.late_fee_rate, settings.grace_days) or "0")
-                for c in a.account.charges if c.fee_outstanding > 0
+                for c in a.account.charges if c.late_fee - c.fee_paid - c.fee_waived > 0  # c.fee_outstanding > 0
             )
             rows.append([
                 a.unit.room, a.unit.building, a.unit.owner, a.period_count, a.oldest_due, a.days_overdue,
@@ -230,14 +231,22 @@ def date_problems(ledger: Ledger, as_of: dt.date) -> list[Problem]:
     """
     problems: list[Problem] = []
     latest = as_of + dt.timedelta(days=366)
-    first = min((c.period.start for c in ledger.charges), default=None)
+    periods = list(map(_PERIOD, ledger.charges))
+    distinct = dict(zip(map(id, periods), periods)).values()  # (charges share a few period objects)
+    first = min((p.start for p in distinct), default=None)
     earliest = first - dt.timedelta(days=366) if first else None
     checks = [("payments", "paid_on", "收款日期"), ("charges", "due_date", "应缴日期"), ("waivers", "date", "日期"),
               ("contacts", "date", "日期"), ("contacts", "promise_date", "承诺缴费日"),
               ("plans", "signed_on", "签订日期"), ("plans", "first_due", "首期日期")]
     for field_name, attr, header in checks:
-        for record in getattr(ledger, field_name):
-            day = getattr(record, attr)
+        records = getattr(ledger, field_name)
+        days = list(map(operator.attrgetter(attr), records))
+        # (a quick look first: most ledgers have no date out of range, and checking each record below is slow)
+        present = [d for d in days if d is not None] if None in days else days
+        if not present or (max(present) <= latest and (field_name != "payments" or not earliest
+                                                         or min(present) >= earliest)):
+            continue
+        for record, day in zip(records, days):
             if day is None:
                 continue
             if day > latest:
@@ -249,6 +258,9 @@ def date_problems(ledger: Ledger, as_of: dt.date) -> list[Problem]:
                     _cell(ledger, record, header), f"“{header}”{day:%Y-%m-%d} 早于第一个应收期间 {first:%Y-%m-%d} 一年以上，"
                                            f"请核对年份"))
     return problems
+
+
+_PERIOD = operator.attrgetter("period")
 
 
 # engine problems about a 收款 row are made at the row's 金额 cell; the value at fault is elsewhere
@@ -365,7 +377,8 @@ def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     refunded = sum((a.refunded for a in allocation.accounts.values()), ZERO)
     if refunded:
         changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
-    later = [p for p in ledger.payments if as_of < p.paid_on <= as_of + dt.timedelta(days=366)]
+    horizon = as_of + dt.timedelta(days=366)
+    later = [p for p in ledger.payments if as_of < p.paid_on <= horizon]
     if later:  # not an error (a run as of a past day), but never left out without a word
         changes.summary.append(f"收款日期晚于截至日期 {as_of:%Y-%m-%d} 的收款 {len(later)} 笔，合计 "
                                f"{sum((p.amount for p in later), ZERO):,.2f} 元，本次未计入（如是日期输错，请改正）")
