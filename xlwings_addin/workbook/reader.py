@@ -416,6 +416,33 @@ _COL_LONG = re.compile(rb'<c r="[A-Z]{3}')
 _COL_TWO = re.compile(rb'<c r="([A-Z]{2})\d')
 
 
+# one search each for rows and cells written otherwise than ``<row r="…"`` / ``<c r="A1"``, or
+# reaching far (a 7-digit row, a column of two letters or more)
+_ROW_ODD = re.compile(rb'<row (?:(?!r=")|r="\d{7})')
+_CELL_ODD = re.compile(rb'<c (?:(?!r=")|r="[A-Z]{2})')
+
+
+def _plain_extent(data: bytes) -> tuple[int, int]:
+    """:func:`_rough_extent` of a sheet without namespace prefixes, in two searches and an rfind.
+
+    (A ``<row>`` or ``<c>`` without attributes follows the one before it, so it cannot reach far.)
+    """
+    if _ROW_ODD.search(data):
+        rows = _ROW_NO.findall(data)
+        max_row = max(map(int, rows)) if rows else 0
+    else:  # rows are written in ascending order: the last one is the highest
+        last = data.rfind(b'<row r="')
+        m = _ROW_FAST.match(data, last) if last >= 0 else None
+        max_row = int(m.group(1)) if m else 0
+    if _CELL_ODD.search(data):
+        cols = set(_CELL_COL.findall(data))
+        max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
+    else:  # single-letter columns only: at most Z; an extent that looks absurd with that bound is
+        # measured exactly by used_extent before anything is refused
+        max_col = 26 if b'<c r="' in data else 0
+    return max_row, max_col
+
+
 def _rough_extent(data: bytes, plain: bool = False) -> tuple[int, int]:
     """Highest row number and widest column (1-based) named by any row/cell element in ``data``.
 
@@ -423,9 +450,9 @@ def _rough_extent(data: bytes, plain: bool = False) -> tuple[int, int]:
     literal-prefix regex at C speed.  When some element is written otherwise (other attribute
     order, a namespace prefix), the slower general expressions are used for this chunk.
     """
-    # (a plain sheet has no prefixed elements; a <row> or <c> without attributes follows the one
-    # before it, so it cannot reach far)
-    if (not plain and (b":row" in data or b"<row>" in data)) or _ROW_OTHER.search(data):
+    if plain:
+        return _plain_extent(data)
+    if b":row" in data or b"<row>" in data or _ROW_OTHER.search(data):
         rows = _ROW_NO.findall(data)
         max_row = max(map(int, rows)) if rows else 0
     else:
@@ -437,7 +464,7 @@ def _rough_extent(data: bytes, plain: bool = False) -> tuple[int, int]:
         big = _ROW_BIG.findall(data)
         if big:
             max_row = max(max_row, *map(int, big))
-    if (not plain and (b":c " in data or b"<c>" in data)) or _CELL_OTHER.search(data):
+    if b":c " in data or b"<c>" in data or _CELL_OTHER.search(data):
         cols = set(_CELL_COL.findall(data))
         max_col = _letters_value(max(cols, key=lambda c: (len(c), c))) if cols else 0
     elif _COL_LONG.search(data):  # a column of three or more letters (AAA = 703 on): read them all
