@@ -590,11 +590,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
         with zipfile.ZipFile(io.BytesIO(package)) as z:
             parts = {p["name"]: p for p in sheet_parts(z)}
             _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
-            book = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
-            try:
-                return _read_sheets(z, book, package, parts, wanted, pc, clean, on_sheet)
-            finally:
-                book.close()
+            return _read_sheets(z, package, parts, wanted, pc, clean, on_sheet)
     except WorkbookError:
         raise
     except (zipfile.BadZipFile, ET.ParseError, EOFError, OSError) as e:
@@ -605,43 +601,51 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
         raise
 
 
-def _read_sheets(z, book, package: bytes, parts: dict, wanted, pc, clean: bool, on_sheet) -> dict[str, RawSheet]:
+def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_sheet) -> dict[str, RawSheet]:
     """Every wanted worksheet, calamine loading in two threads while this one scans.
 
-    calamine parses a sheet without holding the GIL.  The largest sheet (应收) goes to one
-    worker as soon as its extent is known, the others to a second worker with a calamine
-    reader of its own; meanwhile this thread scans the others (their extent must be known
-    before calamine may touch a sheet), then turns the loaded grids into RawSheets, the small
-    ones first.
+    calamine opens a workbook and parses a sheet without holding the GIL.  One worker opens
+    a calamine reader while this thread scans the largest sheet (应收), then loads that sheet;
+    a second worker, with a reader of its own, loads the others as this thread scans them (a
+    sheet's extent must be known before calamine may touch it).  This thread then turns the
+    loaded grids into RawSheets, the small ones first.
     """
-    metas = [m for m in book.sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
-             and (wanted is None or m.name in wanted)]
     names = set(z.namelist())
     sizes = {i.filename: i.file_size for i in z.infolist()}
-    part_of = {m.name: (parts.get(m.name) or {}).get("part") for m in metas}
-    part_of = {name: (part if part in names else None) for name, part in part_of.items()}
-    largest = max(metas, key=lambda m: sizes.get(part_of[m.name] or "", 0), default=None)
-    order = ([largest] if largest is not None else []) + [m for m in metas if m is not largest]
-    second: list = []
+    books: dict[int, object] = {}
 
-    def load_small(name: str):
-        if not second:
-            second.append(pc.CalamineWorkbook.from_filelike(io.BytesIO(package)))
-        return second[0].get_sheet_by_name(name)
+    def book(slot: int):  # slot 0 is used by the first worker only, slot 1 by the second
+        if slot not in books:
+            books[slot] = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
+        return books[slot]
 
     result: dict[str, RawSheet] = {}
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as big, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine-2") as small:
+            opening = big.submit(book, 0)
+            small.submit(book, 1)  # ready by the time the first small sheet is scanned
+            # the largest sheet part, from the package (calamine's list of worksheets confirms it)
+            candidates = [p for p in parts.values() if p.get("part") in names and (wanted is None or p["name"] in wanted)]
+            guess = max(candidates, key=lambda p: sizes[p["part"]], default=None)
+            early = {guess["name"]: _scan_sheet(z, guess["part"])} if guess is not None else {}
+            metas = [m for m in opening.result().sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
+                     and (wanted is None or m.name in wanted)]
+            part_of = {m.name: (parts.get(m.name) or {}).get("part") for m in metas}
+            part_of = {name: (part if part in names else None) for name, part in part_of.items()}
+            largest = max(metas, key=lambda m: sizes.get(part_of[m.name] or "", 0), default=None)
+            order = ([largest] if largest is not None else []) + [m for m in metas if m is not largest]
             started = {}
             for meta in order:
                 part = part_of[meta.name]
-                scan = _scan_sheet(z, part) if part else None
+                scan = early.pop(meta.name) if meta.name in early and part else (
+                    _scan_sheet(z, part) if part else None)
                 refused = _refused_sheet(z, meta, part, pc, scan) if scan is not None else None
                 loading = None
                 if refused is None:
-                    loading = (big.submit(book.get_sheet_by_name, meta.name) if meta is largest
-                               else small.submit(load_small, meta.name))
+                    slot = 0 if meta is largest else 1
+                    loading = (big if slot == 0 else small).submit(
+                        lambda name, slot: book(slot).get_sheet_by_name(name), meta.name, slot)
                 started[meta.name] = (meta, part, scan, refused, loading)
             for name in [m.name for m in order[1:]] + [m.name for m in order[:1]]:
                 meta, part, scan, refused, loading = started[name]
@@ -650,7 +654,7 @@ def _read_sheets(z, book, package: bytes, parts: dict, wanted, pc, clean: bool, 
                 if on_sheet is not None:
                     on_sheet(name, result[name])
     finally:  # both workers have stopped (the with-block waits for them)
-        for reader in second:
+        for reader in books.values():
             reader.close()
     return {m.name: result[m.name] for m in metas}  # workbook order
 
