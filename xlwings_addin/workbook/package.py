@@ -209,7 +209,7 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
             if "upto" in sst_cache:
                 upto = None  # asked again for more: read the whole table once
             strings = shared_strings(zin, upto)
-            if upto is None:
+            if upto is None or len(strings) > upto + 1:  # (the fast reader gives the whole table)
                 sst_cache["all"] = strings
             else:
                 sst_cache["upto"] = (upto, strings)

@@ -193,7 +193,8 @@ def sheet_parts(z: zipfile.ZipFile) -> list[dict]:
 
 
 def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
-    """Shared strings (rich text runs joined), streamed; stop after index ``upto`` if given."""
+    """Shared strings (rich text runs joined); at least up to index ``upto`` if given (the XML
+    parser stops there, the fast reader of a plainly written table gives it whole)."""
     part = None
     try:
         rel_root = package_xml(z, "xl/_rels/workbook.xml.rels")
@@ -258,9 +259,7 @@ def _plain_shared_strings(data: bytes, upto: int | None) -> list[str] | None:
     # runs LibreOffice writes for mixed scripts (its whole inside in the second)
     items = _SI_EITHER.findall(data)
     if len(items) != data.count(b"<si>"):
-        return None
-    if upto is not None:
-        del items[upto + 1:]
+        return None  # (``upto`` is not used: the whole table costs hardly more than a part of it)
     out = list(map(bytes.decode, map(operator.itemgetter(0), items)))
     for i, (_plain, rich) in enumerate(items):
         if rich:
@@ -626,7 +625,8 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
             opening = big.submit(book, 0)
             small.submit(book, 1)  # ready by the time the first small sheet is scanned
             # the largest sheet part, from the package (calamine's list of worksheets confirms it)
-            candidates = [p for p in parts.values() if p.get("part") in names and (wanted is None or p["name"] in wanted)]
+            candidates = [p for p in parts.values() if p.get("part") in names and p["type"].endswith("/worksheet")
+                          and (wanted is None or p["name"] in wanted)]
             guess = max(candidates, key=lambda p: sizes[p["part"]], default=None)
             early = {guess["name"]: _scan_sheet(z, guess["part"])} if guess is not None else {}
             metas = [m for m in opening.result().sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
