@@ -48,3 +48,14 @@ def test_anything_unusual_goes_to_the_xml_parser(tmp_path, odd):
     assert reader._plain_shared_strings(z.read("xl/sharedStrings.xml"), None) is None
     strings = reader.shared_strings(z)
     assert strings[0] == "物业费" and strings[2] == " 1-1-101 " and len(strings) == 3
+
+
+def test_lookup_by_index_reads_the_same_strings(tmp_path):
+    """The writer's header lookup: a few strings by index, without reading the whole table."""
+    z = _package(tmp_path, HEAD + "".join(x for x, _ in ITEMS) + "</sst>")
+    lookup = reader.SharedStringLookup.of(z)
+    assert isinstance(lookup, reader.SharedStringLookup) and len(lookup) == len(ITEMS)
+    assert [lookup[i] for i in (8, 2, 4, 0)] == [ITEMS[i][1] for i in (8, 2, 4, 0)]
+    odd = _package(tmp_path / "odd", HEAD + '<si><t>漢字</t><rPh sb="0" eb="2"><t>カンジ</t></rPh></si></sst>') \
+        if (tmp_path / "odd").mkdir() is None else None
+    assert reader.SharedStringLookup.of(odd) == reader.shared_strings(odd)  # not plain: the parser's list

@@ -14,6 +14,7 @@ from .reader import (
     NS_REL_DOC,
     WorkbookError,
     normalise_header,
+    SharedStringLookup,
     shared_strings,
     sheet_parts,
 )
@@ -208,8 +209,9 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
                 return sst_cache["upto"][1]
             if "upto" in sst_cache:
                 upto = None  # asked again for more: read the whole table once
-            strings = shared_strings(zin, upto)
-            if upto is None or len(strings) > upto + 1:  # (the fast reader gives the whole table)
+            # a header row's few strings: looked up by index in a plainly written table
+            strings = SharedStringLookup.of(zin) if upto is not None else shared_strings(zin)
+            if upto is None or len(strings) > upto + 1:
                 sst_cache["all"] = strings
             else:
                 sst_cache["upto"] = (upto, strings)

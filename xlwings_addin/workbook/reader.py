@@ -246,14 +246,18 @@ def _xml_ref(m) -> str:
     return chr(int(ref[2:], 16) if ref[1] in "xX" else int(ref[1:]))
 
 
+def _plain_table(data: bytes) -> bool:
+    """Is this sharedStrings.xml written plainly enough for the regular-expression readers?"""
+    return bool(re.search(rb"<sst\s[^>]*xmlns=\"" + NS_MAIN.encode() + rb"\"", data[:4096])) and not (
+        b"<rPh" in data or b"<!" in data[100:] or b"\r" in data or b"<si " in data or b"<si/>" in data)
+
+
 def _plain_shared_strings(data: bytes, upto: int | None) -> list[str] | None:
     """sharedStrings.xml as Excel, WPS and LibreOffice write it, read by two regular expressions
     (about three times faster than the XML parser); None for anything else (a namespace prefix,
     phonetic runs, CDATA, a carriage return the XML parser would fold, a stray '&'), which the
     XML parser then reads."""
-    head = data[:4096]
-    if (not re.search(rb"<sst\s[^>]*xmlns=\"" + NS_MAIN.encode() + rb"\"", head) or b"<rPh" in data
-            or b"<!" in data[100:] or b"\r" in data or b"<si " in data or b"<si/>" in data):
+    if not _plain_table(data):
         return None
     # each item is one plain run (its text in the first group) or anything else, e.g. rich text
     # runs LibreOffice writes for mixed scripts (its whole inside in the second)
@@ -282,6 +286,47 @@ def _plain_shared_strings(data: bytes, upto: int | None) -> list[str] | None:
         if upto is not None and len(out) > upto:
             break
     return out
+
+
+class SharedStringLookup:
+    """A few shared strings by index without reading the whole table (a header row's cells).
+
+    Splits a plainly written sharedStrings.xml at ``<si>`` (at C speed) and reads only the
+    items asked for; indexing and ``len`` behave as on the list :func:`shared_strings` gives.
+    """
+
+    @classmethod
+    def of(cls, z: zipfile.ZipFile) -> "SharedStringLookup | list[str]":
+        """The lookup, or the full list where the table is not plainly written."""
+        part = "xl/sharedStrings.xml"
+        if part not in z.namelist():
+            return shared_strings(z)
+        data = z.read(part)
+        if _DOCTYPE.search(data[:4096]) or not _plain_table(data):
+            return shared_strings(z)
+        items = data.split(b"<si>")[1:]
+        if not items or len(items) != data.count(b"</si>"):
+            return shared_strings(z)
+        return cls(items, z)
+
+    def __init__(self, items: list[bytes], z: zipfile.ZipFile):
+        self._items, self._z = items, z
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> str:
+        if index not in self._texts:
+            item = self._items[index]
+            inner = item[:item.find(b"</si>")]
+            text = b"".join(_SI_TEXT.findall(inner)).decode("utf-8")
+            if "&" in text:
+                if "&" in _XML_REFS.sub("", text):  # not well-formed: the XML parser says so
+                    return shared_strings(self._z)[index]
+                text = _XML_REFS.sub(_xml_ref, text)
+            self._texts[index] = text
+        return self._texts[index]
 
 
 def normalise_header(value) -> str:
