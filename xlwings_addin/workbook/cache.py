@@ -169,10 +169,13 @@ def load_ledger(path) -> Ledger:
             reused[name] = entry
     wanted = [name for name in schema.INPUT_SHEETS if name not in reused]
     fresh: dict[str, tuple] = {}
+    row_counts: dict[str, int] = {}
 
     def parse_while_reading(name: str, sheet) -> None:  # overlaps calamine loading the next sheet
         if name in parse.RECORD_SHEETS:
             fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
+            # its cells are records now: let them go (the header row still names cells)
+            row_counts[name], sheet.rows = len(sheet.rows), []
 
     raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading)
     if folder is not None and _keys_or_none(path) != keys:
@@ -184,7 +187,8 @@ def load_ledger(path) -> Ledger:
             fresh[name] = parse.parse_sheet(name, raw, names)
     for name, (records, problems) in fresh.items():
         sheet = raw.get(name)
-        if name in keys and sheet is not None and len(sheet.rows) >= MIN_ROWS_TO_CACHE and not sheet.refused:
+        rows = row_counts.get(name, len(sheet.rows) if sheet is not None else 0)
+        if name in keys and sheet is not None and rows >= MIN_ROWS_TO_CACHE and not sheet.refused:
             _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
     parsed = {name: (records, problems) for name, (records, problems, _h) in reused.items()}
     parsed.update(fresh)
