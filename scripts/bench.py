@@ -424,8 +424,12 @@ def main(argv=None) -> int:
     shutil.rmtree(folder / "parse-cache", ignore_errors=True)
     measure("stages", work)
     run, run_peak = measure("run", work)
-    print(f"  ratio cold run / floor: {run / floor:.2f}× (goal ≤ 1.5×, never above 2.5×); "
-          f"peak {run_peak:,.0f} MB (goal < 1,024 MB)")
+    if args.units >= 20000:  # the large case: under 15 s and 2 GB
+        print(f"  ratio cold run / floor: {run / floor:.2f}×; {run:.1f} s (goal < 15 s); "
+              f"peak {run_peak:,.0f} MB (goal < 2,048 MB)")
+    else:
+        print(f"  ratio cold run / floor: {run / floor:.2f}× (goal ≤ 1.5×, never above 2.5×); "
+              f"peak {run_peak:,.0f} MB (goal < 1,024 MB)")
     if args.only == "run":
         return 0
     warm, warm_peak = measure("warm", work)
