@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import operator
 import os
 import pickle
@@ -68,8 +69,8 @@ def cache_dir() -> Optional[Path]:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "feebook"
 
 
-def sheet_keys(path: Path) -> dict[str, tuple]:
-    """Input sheet name → the key its cached records must match."""
+def sheet_keys(path) -> dict[str, tuple]:
+    """Input sheet name → the key its cached records must match (``path``: a path or a file object)."""
     with zipfile.ZipFile(path) as z:
         infos = {i.filename: i for i in z.infolist()}
         parts = sheet_parts(z)
@@ -80,13 +81,6 @@ def sheet_keys(path: Path) -> dict[str, tuple]:
         if p["name"] in parse.RECORD_SHEETS and info is not None:
             keys[p["name"]] = (p["part"], info.CRC, info.file_size, info.compress_size, shared, CODE_VERSION)
     return keys
-
-
-def _keys_or_none(path: Path):
-    try:
-        return sheet_keys(path)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, WorkbookError):
-        return None
 
 
 def _entry_file(folder: Path, path: Path, sheet: str) -> Path:
@@ -154,14 +148,23 @@ def _store_entry(folder: Path, file: Path, key: tuple, records: list, problems: 
 
 
 def load_ledger(path) -> Ledger:
-    """Like ``parse_ledger(read_workbook(path, INPUT_SHEETS))``, reading and parsing only changed sheets."""
+    """Like ``parse_ledger(read_workbook(path, INPUT_SHEETS))``, reading and parsing only changed sheets.
+
+    One snapshot of the file's bytes serves the cache keys, the sheet names and the reader, so
+    cached and fresh sheets always come from the same version of the file; a fresh sheet's
+    entry is written as soon as it is parsed, while calamine is still loading the others.
+    """
     path = check_xlsx_file(path)  # a file that is no workbook is refused here, with the reader's message
+    try:
+        package = path.read_bytes()
+    except OSError as e:
+        raise WorkbookError(f"无法读取工作簿文件“{path.name}”（{e.strerror or e}）") from None
     folder = cache_dir()
     try:
-        keys = sheet_keys(path) if folder is not None else {}
+        keys = sheet_keys(io.BytesIO(package)) if folder is not None else {}
     except (zipfile.BadZipFile, OSError, KeyError, ValueError):
         folder, keys = None, {}  # let the reader say what is wrong with the file
-    names = sheet_names(path)  # a damaged workbook.xml (DOCTYPE, truncated) is refused here
+    names = sheet_names(io.BytesIO(package), path.name)  # a damaged workbook.xml (DOCTYPE, truncated) is refused here
     reused: dict[str, tuple] = {}
     for name, key in keys.items():
         entry = _load_entry(_entry_file(folder, path, name), key)
@@ -169,37 +172,30 @@ def load_ledger(path) -> Ledger:
             reused[name] = entry
     wanted = [name for name in schema.INPUT_SHEETS if name not in reused]
     fresh: dict[str, tuple] = {}
-    row_counts: dict[str, int] = {}
 
     def parse_while_reading(name: str, sheet) -> None:  # overlaps calamine loading the next sheet
-        if name in parse.RECORD_SHEETS:
-            fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
-            # its cells are records now: let them go (the header row still names cells)
-            row_counts[name], sheet.rows = len(sheet.rows), []
+        if name not in parse.RECORD_SHEETS:
+            return
+        records, problems = fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
+        if name in keys and len(sheet.rows) >= MIN_ROWS_TO_CACHE and not sheet.refused:
+            _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
+        sheet.rows = []  # its cells are records now: let them go (the header row still names cells)
 
-    raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading)
-    if folder is not None and _keys_or_none(path) != keys:
-        # the file was replaced while we read it: cached and fresh sheets may not belong
-        # together, so read everything from this version and cache nothing
-        return parse.parse_ledger(read_workbook(path, schema.INPUT_SHEETS, clean=False), sheet_names=sheet_names(path))
+    raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading, package=package)
     for name in parse.RECORD_SHEETS:  # sheets not in the file: the parser says what is missing
         if name not in reused and name not in fresh:
             fresh[name] = parse.parse_sheet(name, raw, names)
-    for name, (records, problems) in fresh.items():
-        sheet = raw.get(name)
-        rows = row_counts.get(name, len(sheet.rows) if sheet is not None else 0)
-        if name in keys and sheet is not None and rows >= MIN_ROWS_TO_CACHE and not sheet.refused:
-            _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
     parsed = {name: (records, problems) for name, (records, problems, _h) in reused.items()}
     parsed.update(fresh)
     headers = {name: h for name, (_r, _p, h) in reused.items()}
     return parse.parse_ledger(raw, parsed=parsed, sheet_names=names, headers=headers)
 
 
-def sheet_names(path) -> list[str]:
-    """Every sheet name of the workbook, in order (a damaged package → WorkbookError)."""
+def sheet_names(path, file_name: str = "") -> list[str]:
+    """Every sheet name of the workbook (a path or a file object), in order (a damaged package → WorkbookError)."""
     try:
         with zipfile.ZipFile(path) as z:
             return [p["name"] for p in sheet_parts(z)]
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
-        raise WorkbookError(f"工作簿“{Path(path).name}”已损坏，无法读取（{e}），请从 备份 文件夹恢复") from None
+        name = file_name or Path(path).name
+        raise WorkbookError(f"工作簿“{name}”已损坏，无法读取（{e}），请从 备份 文件夹恢复") from None

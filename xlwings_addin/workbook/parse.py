@@ -320,6 +320,10 @@ class SheetParser:
         sheet, columns, letters = prepared
         plan = COLUMNAR.get(name) if columnar else None
         made = plan.convert(sheet, columns) if plan is not None else None
+        if made and not any(map(operator.is_, made, repeat(None))):
+            keys = list(map(unique[1], made)) if unique is not None else ()
+            if len(set(keys)) == len(keys):
+                return made  # every row a record, no key repeated: nothing to say
         key_letter = letters.get(unique[0], "A") if unique is not None else ""
         for i, (excel_row, values) in enumerate(sheet.rows):
             record = made[i] if made is not None else None
@@ -893,6 +897,8 @@ class ColumnarPlan:
     def __init__(self, record, source_header: str, fields: tuple, accept: Optional[Callable] = None):
         self.record, self.source_header, self.accept = record, source_header, accept
         self.fields = [(f[0], _cell_reader(f[1], f[2], *f[3:])) for f in fields]
+        # plain text columns (kind text): (required, default) — read at C speed when every cell is ASCII text
+        self.texts = {f[0]: (f[2], f[3] if len(f) > 3 else "") for f in fields if f[1] == "text"}
 
     def convert(self, sheet: RawSheet, columns: dict[str, int]) -> Optional[list]:
         """Per data row: its record, or None where the row path decides (None: the whole sheet does)."""
@@ -915,6 +921,20 @@ class ColumnarPlan:
             kinds = set(map(type, column))
             if bool in kinds or not kinds <= _PLAIN_CELLS:
                 return None  # TRUE == 1 would share a table entry: this sheet goes the row path
+            if (header in self.texts and kinds == {str} and all(map(str.isascii, column))
+                    and all(map(str.isprintable, column))):
+                # clean_text of printable ASCII is strip(): no call per cell (账单号, 收据号 are all distinct)
+                values = list(map(str.strip, column))
+                if "" in values:
+                    required, default = self.texts[header]
+                    blank = _REJECT if required else default
+                    for i, v in enumerate(values):
+                        if v == "":
+                            values[i] = blank
+                            if required:
+                                rejected.add(i)
+                converted.append(values)
+                continue
             table = {value: read(value) for value in set(column)}
             values = list(map(table.__getitem__, column))
             if any(v is _REJECT for v in table.values()):

@@ -609,7 +609,8 @@ def _clean_value(v):
 
 
 def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
-                  on_sheet: Callable[[str, RawSheet], None] | None = None) -> dict[str, RawSheet]:
+                  on_sheet: Callable[[str, RawSheet], None] | None = None,
+                  package: bytes | None = None) -> dict[str, RawSheet]:
     """Read the values of every worksheet (or of the named ones that exist).
 
     Returns ``{sheet name: RawSheet}`` in workbook order.  Raises
@@ -622,7 +623,8 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
 
     ``on_sheet(name, sheet)`` is called for each sheet as soon as it is read, while
     calamine goes on loading the next one in its thread: the caller's work on a sheet
-    (parsing it) overlaps the reading of the others.
+    (parsing it) overlaps the reading of the others.  ``package``: the file's bytes, when the
+    caller has read them already (one snapshot for everything it does with the file).
     """
     import python_calamine as pc
 
@@ -630,7 +632,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
     wanted = None if sheets is None else set(sheets)
     try:
         # one snapshot of the file for the package checks and both calamine readers
-        package = path.read_bytes()
+        package = path.read_bytes() if package is None else package
         with zipfile.ZipFile(io.BytesIO(package)) as z:
             parts = {p["name"]: p for p in sheet_parts(z)}
             _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
