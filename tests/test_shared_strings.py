@@ -29,10 +29,10 @@ def _package(tmp_path, body: str):
 
 def test_regex_path_reads_what_excel_and_libreoffice_write(tmp_path, monkeypatch):
     z = _package(tmp_path, HEAD + "".join(x for x, _ in ITEMS) + "</sst>")
-    assert reader._plain_shared_strings(z.read("xl/sharedStrings.xml"), None) is not None
+    assert reader._plain_shared_strings(z.read("xl/sharedStrings.xml")) is not None
     fast = reader.shared_strings(z)
     assert fast == [text for _, text in ITEMS]
-    monkeypatch.setattr(reader, "_plain_shared_strings", lambda data, upto: None)
+    monkeypatch.setattr(reader, "_plain_shared_strings", lambda data: None)
     assert reader.shared_strings(z) == fast  # the XML parser agrees
     assert reader.shared_strings(z, 2)[:3] == fast[:3]
 
@@ -45,7 +45,7 @@ def test_regex_path_reads_what_excel_and_libreoffice_write(tmp_path, monkeypatch
 def test_anything_unusual_goes_to_the_xml_parser(tmp_path, odd):
     body = HEAD + ITEMS[0][0] + odd + ITEMS[1][0] + "</sst>"
     z = _package(tmp_path, body)
-    assert reader._plain_shared_strings(z.read("xl/sharedStrings.xml"), None) is None
+    assert reader._plain_shared_strings(z.read("xl/sharedStrings.xml")) is None
     strings = reader.shared_strings(z)
     assert strings[0] == "物业费" and strings[2] == " 1-1-101 " and len(strings) == 3
 

@@ -209,7 +209,7 @@ def append_xml_fast(xml: bytes, rows: list[dict], sheet: str, styles: _Styles, s
     parsed = _parse_cells(fm.group(2), p)
     shared = [int(v.group(1)) for _c, a, x in parsed if 't="s"' in a
               for v in [re.search(r"<(?:\w+:)?v>\s*(\d+)\s*</", x)] if v]
-    sst = sst_loader(max(shared)) if shared else []
+    sst = sst_loader() if shared else []
     columns: dict[str, int] = {}
     for col, attrs, cx in sorted(parsed, reverse=True):  # leftmost wins
         h = normalise_header(_cell_text(attrs, cx, sst, p))

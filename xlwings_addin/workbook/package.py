@@ -15,7 +15,6 @@ from .reader import (
     WorkbookError,
     normalise_header,
     SharedStringLookup,
-    shared_strings,
     sheet_parts,
 )
 from .sheet_xml import SheetOutput, sheet_xml, xml_text
@@ -198,24 +197,14 @@ def _rewrite_package(path: Path, out_file, replace: dict[str, SheetOutput], appe
                 any_formula |= f
                 touched_ids.add(info["sheetId"])
 
-        sst_cache: dict = {}  # "all" → every string, or "upto" → (index, strings up to it)
+        sst_cache: list = []
 
-        def load_sst(upto=None):
-            """Shared strings, read only as far as index ``upto`` when that is all that is needed
-            (a header row's strings come first in a big sharedStrings.xml)."""
-            if "all" in sst_cache:
-                return sst_cache["all"]
-            if upto is not None and "upto" in sst_cache and sst_cache["upto"][0] >= upto:
-                return sst_cache["upto"][1]
-            if "upto" in sst_cache:
-                upto = None  # asked again for more: read the whole table once
-            # a header row's few strings: looked up by index in a plainly written table
-            strings = SharedStringLookup.of(zin) if upto is not None else shared_strings(zin)
-            if upto is None or len(strings) > upto + 1:
-                sst_cache["all"] = strings
-            else:
-                sst_cache["upto"] = (upto, strings)
-            return strings
+        def load_sst():
+            """Shared strings by index, read once per save: a header row needs only a few, so a
+            plainly written table is looked up item by item (:class:`SharedStringLookup`)."""
+            if not sst_cache:
+                sst_cache.append(SharedStringLookup.of(zin))
+            return sst_cache[0]
 
         for name, rows in append.items():
             if name in sheets and rows:

@@ -135,6 +135,14 @@ def _converted(raw, convert: Callable) -> tuple:
     return hit
 
 
+def _raw_cell(value):
+    """A cell value as the parser reads it: whole floats → int (a reader that leaves whole numbers
+    as float, calamine), '' → None."""
+    if value.__class__ is float and value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
+        return int(value)
+    return None if value == "" else value
+
+
 class Row:
     """One data row of a sheet, read by header."""
 
@@ -163,10 +171,7 @@ class Row:
         if self.errors and (self.excel_row, col) in self.errors:
             raise BadCell(header, f"“{header}”是错误值 {self.errors[(self.excel_row, col)]}（公式出错或引用已删除），"
                                   f"请在 Excel 中修正")
-        value = self.values[col]
-        if value.__class__ is float and value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
-            return int(value)  # a reader that leaves whole numbers as float (calamine)
-        return None if value == "" else value
+        return _raw_cell(self.values[col])
 
     def blank(self, header: str) -> bool:
         return _is_blank(self.raw(header))
@@ -842,21 +847,11 @@ RECORD_SHEETS: dict[str, tuple[str, Callable[[Row], object], bool]] = {
 _REJECT = object()  # a cell the row builder would not accept as it is: its row takes the row path
 
 
-def _raw_cell(value):
-    """A cell value as :meth:`Row.raw` returns it (whole floats → int, '' → None)."""
-    if value.__class__ is float and value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
-        return int(value)
-    return None if value == "" else value
-
-
 def _cell_reader(kind: str, required: bool, default="", allowed: tuple = ()) -> Callable:
     """raw cell → the value the matching :class:`Row` method returns, or :data:`_REJECT` where it raises."""
     if kind == "text":
         def read(value):
-            if value.__class__ is str and value.isascii() and value.isprintable():
-                text = value.strip()  # clean_text's common case, without its calls
-            else:
-                text = clean_text(_raw_cell(value))
+            text = clean_text(_raw_cell(value))
             if not text:
                 return _REJECT if required else default
             return text
@@ -897,8 +892,7 @@ class ColumnarPlan:
     def __init__(self, record, source_header: str, fields: tuple, accept: Optional[Callable] = None):
         self.record, self.source_header, self.accept = record, source_header, accept
         self.fields = [(f[0], _cell_reader(f[1], f[2], *f[3:])) for f in fields]
-        # plain text columns (kind text): (required, default) — read at C speed when every cell is ASCII text
-        self.texts = {f[0]: (f[2], f[3] if len(f) > 3 else "") for f in fields if f[1] == "text"}
+        self.texts = {f[0] for f in fields if f[1] == "text"}  # read at C speed when every cell is ASCII text
 
     def convert(self, sheet: RawSheet, columns: dict[str, int]) -> Optional[list]:
         """Per data row: its record, or None where the row path decides (None: the whole sheet does)."""
@@ -925,19 +919,14 @@ class ColumnarPlan:
                     and all(map(str.isprintable, column))):
                 # clean_text of printable ASCII is strip(): no call per cell (账单号, 收据号 are all distinct)
                 values = list(map(str.strip, column))
-                if "" in values:
-                    required, default = self.texts[header]
-                    blank = _REJECT if required else default
-                    for i, v in enumerate(values):
-                        if v == "":
-                            values[i] = blank
-                            if required:
-                                rejected.add(i)
-                converted.append(values)
-                continue
-            table = {value: read(value) for value in set(column)}
-            values = list(map(table.__getitem__, column))
-            if any(v is _REJECT for v in table.values()):
+                outcomes = [read("")] if "" in values else []
+                if outcomes:
+                    values = [outcomes[0] if v == "" else v for v in values]
+            else:
+                table = {value: read(value) for value in set(column)}
+                values = list(map(table.__getitem__, column))
+                outcomes = table.values()
+            if any(v is _REJECT for v in outcomes):
                 rejected.update(i for i, v in enumerate(values) if v is _REJECT)
             converted.append(values)
         bad_cells = set(sheet.uncached_formulas or ())

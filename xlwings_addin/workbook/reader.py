@@ -192,9 +192,8 @@ def sheet_parts(z: zipfile.ZipFile) -> list[dict]:
     return out
 
 
-def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
-    """Shared strings (rich text runs joined); at least up to index ``upto`` if given (the XML
-    parser stops there, the fast reader of a plainly written table gives it whole)."""
+def _shared_strings_part(z: zipfile.ZipFile) -> str | None:
+    """The package's sharedStrings part (None when it has none); one declaring a DOCTYPE is refused."""
     part = None
     try:
         rel_root = package_xml(z, "xl/_rels/workbook.xml.rels")
@@ -205,16 +204,25 @@ def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
         pass
     part = part or "xl/sharedStrings.xml"
     if part not in z.namelist():
-        return []
-    out: list[str] = []
-    si_tag, t_tag, rph_tag = f"{{{NS_MAIN}}}si", f"{{{NS_MAIN}}}t", f"{{{NS_MAIN}}}rPh"
+        return None
     with z.open(part) as f:
         if _DOCTYPE.search(f.read(4096)):
             raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE/ENTITY 声明），"
                                 f"程序拒绝读取；请从 备份 文件夹恢复")
-    fast = _plain_shared_strings(z.read(part), upto)
+    return part
+
+
+def shared_strings(z: zipfile.ZipFile, upto: int | None = None) -> list[str]:
+    """Shared strings (rich text runs joined); at least up to index ``upto`` if given (the XML
+    parser stops there, the fast reader of a plainly written table gives it whole)."""
+    part = _shared_strings_part(z)
+    if part is None:
+        return []
+    fast = _plain_shared_strings(z.read(part))
     if fast is not None:
         return fast
+    out: list[str] = []
+    si_tag, t_tag, rph_tag = f"{{{NS_MAIN}}}si", f"{{{NS_MAIN}}}t", f"{{{NS_MAIN}}}rPh"
     with z.open(part) as f:
         for _event, elem in ET.iterparse(f, events=("end",)):
             if elem.tag == si_tag:
@@ -252,7 +260,22 @@ def _plain_table(data: bytes) -> bool:
         b"<rPh" in data or b"<!" in data[100:] or b"\r" in data or b"<si " in data or b"<si/>" in data)
 
 
-def _plain_shared_strings(data: bytes, upto: int | None) -> list[str] | None:
+def _unescaped(text: str) -> str | None:
+    """XML character references resolved; None for an '&' that is no reference (not well-formed:
+    the XML parser is left to say so)."""
+    if "&" not in text:
+        return text
+    if "&" in _XML_REFS.sub("", text):
+        return None
+    return _XML_REFS.sub(_xml_ref, text)
+
+
+def _item_text(inside: bytes) -> str | None:
+    """The text of one ``<si>`` item's inside (its runs joined), or None as :func:`_unescaped`."""
+    return _unescaped(b"".join(_SI_TEXT.findall(inside)).decode("utf-8"))
+
+
+def _plain_shared_strings(data: bytes) -> list[str] | None:
     """sharedStrings.xml as Excel, WPS and LibreOffice write it, read by two regular expressions
     (about three times faster than the XML parser); None for anything else (a namespace prefix,
     phonetic runs, CDATA, a carriage return the XML parser would fold, a stray '&'), which the
@@ -263,28 +286,13 @@ def _plain_shared_strings(data: bytes, upto: int | None) -> list[str] | None:
     # runs LibreOffice writes for mixed scripts (its whole inside in the second)
     items = _SI_EITHER.findall(data)
     if len(items) != data.count(b"<si>"):
-        return None  # (``upto`` is not used: the whole table costs hardly more than a part of it)
+        return None
     out = list(map(bytes.decode, map(operator.itemgetter(0), items)))
     for i, (_plain, rich) in enumerate(items):
-        if rich:
-            out[i] = b"".join(_SI_TEXT.findall(rich)).decode("utf-8")
-    for i, text in enumerate(out):
-        if "&" in text:
-            if "&" in _XML_REFS.sub("", text):
-                return None  # an '&' that is no reference: not well-formed, let the parser say so
-            out[i] = _XML_REFS.sub(_xml_ref, text)
-    return out
-    out = []
-    for m in _SI.finditer(data):
-        text = b"".join(_SI_TEXT.findall(m.group(1))).decode("utf-8")
-        if "&" in text:
-            unescaped = _XML_REFS.sub(_xml_ref, text)
-            if "&" in _XML_REFS.sub("", text):
-                return None  # an '&' that is no reference: not well-formed, let the parser say so
-            text = unescaped
-        out.append(text)
-        if upto is not None and len(out) > upto:
-            break
+        text = _item_text(rich) if rich else _unescaped(out[i])
+        if text is None:
+            return None
+        out[i] = text
     return out
 
 
@@ -298,11 +306,11 @@ class SharedStringLookup:
     @classmethod
     def of(cls, z: zipfile.ZipFile) -> "SharedStringLookup | list[str]":
         """The lookup, or the full list where the table is not plainly written."""
-        part = "xl/sharedStrings.xml"
-        if part not in z.namelist():
-            return shared_strings(z)
+        part = _shared_strings_part(z)
+        if part is None:
+            return []
         data = z.read(part)
-        if _DOCTYPE.search(data[:4096]) or not _plain_table(data):
+        if not _plain_table(data):
             return shared_strings(z)
         items = data.split(b"<si>")[1:]
         if not items or len(items) != data.count(b"</si>"):
@@ -319,12 +327,9 @@ class SharedStringLookup:
     def __getitem__(self, index: int) -> str:
         if index not in self._texts:
             item = self._items[index]
-            inner = item[:item.find(b"</si>")]
-            text = b"".join(_SI_TEXT.findall(inner)).decode("utf-8")
-            if "&" in text:
-                if "&" in _XML_REFS.sub("", text):  # not well-formed: the XML parser says so
-                    return shared_strings(self._z)[index]
-                text = _XML_REFS.sub(_xml_ref, text)
+            text = _item_text(item[:item.find(b"</si>")])
+            if text is None:
+                return shared_strings(self._z)[index]  # not well-formed: the XML parser says so
             self._texts[index] = text
         return self._texts[index]
 
