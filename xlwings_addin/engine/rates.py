@@ -204,7 +204,7 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     # calendar month, or every one a calendar quarter, a later period starts after the charge's
     # period ends, so only charges open past that end (candidates) are looked at once the periods
     # are known; otherwise every charge is.
-    candidates: list = []  # (group, status, amount, last day needed)
+    candidates: list = []  # (group, status, amount, last day needed, its period's last day)
     for acc in accounts:
         own_room = acc.room
         by_item: dict = {}  # item code → group of the account's own room (None: the charge is in no scope)
@@ -253,22 +253,9 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
                         if day > last_day:
                             last_day = day
             last_needed = t if amount - settled > 0 else last_day
-            if last_needed > info[2]:
-                candidates.append((g, s, amount, last_needed))
-    if not _one_cycle(cycles):  # months and quarters mixed, or a period off the calendar: every charge
-        candidates = []
-        for acc in accounts:
-            for s in acc.charges:
-                c = s.charge
-                if c.payable_from > t or period_info[id(c.period)][1]:
-                    continue
-                g = group_for(c.room, c.item_code)
-                if g is None:
-                    continue
-                settled_by_t = [x for x in s.settlements if x.day <= t]
-                open_at_t = c.amount - sum((x.amount for x in settled_by_t), ZERO)
-                last_needed = t if open_at_t > 0 else max((x.day for x in settled_by_t), default=c.payable_from)
-                candidates.append((g, s, c.amount, last_needed))
+            candidates.append((g, s, amount, last_needed, info[2]))
+    if _one_cycle(cycles):  # a later period starts after this charge's own ends: only those open past it
+        candidates = [candidate for candidate in candidates if candidate[3] > candidate[4]]
 
     if not given:
         periods = sorted(slot_periods)
@@ -279,7 +266,7 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     n_periods = len(periods)
     after: dict = {}  # id of a period → the first position in ``periods`` after it
     bisect_right = bisect.bisect_right
-    for g, s, amount, last_needed in candidates:
+    for g, s, amount, last_needed, _end in candidates:
         c = s.charge
         pf = c.payable_from
         first = bisect_right(starts, pf)
