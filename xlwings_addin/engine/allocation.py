@@ -242,11 +242,7 @@ def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: 
         c = targets[i]
         part = min(remaining, c.open)
         if part > 0:
-            settlement = _new(Settlement)  # _settlement(day, part, kind, payment.receipt_no, payment.channel)
-            _set(settlement, "__dict__", {"day": day, "amount": part, "kind": kind, "receipt_no": payment.receipt_no,
-                                          "channel": payment.channel})
-            c.settlements.append(settlement)
-            c.open -= part
+            c.settle(day, part, kind, payment)
             remaining -= part
     return remaining
 
