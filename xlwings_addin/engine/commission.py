@@ -239,7 +239,6 @@ def commission_rows(ledger: Ledger, allocation: AllocationResult, quarter: Perio
     if len(ledger.assistants) > MAX_ASSISTANTS:
         problems.append(Problem.warning(Source("服务助理"), f"服务助理共 {len(ledger.assistants)} 人，"
                                                           f"公司规定每个服务中心不得超过{MAX_ASSISTANTS}人（004号文件 5.1）"))
-    units = ledger.unit_by_room()
     excluded = {t.room: f"暂停催缴（{t.hold}）" for t in held_tasks(ledger, as_of, allocation)}
     excluded.update({u.room: "开发商持有" for u in ledger.units if u.developer_held})
     codes = commission_items(ledger)

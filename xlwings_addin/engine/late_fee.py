@@ -50,20 +50,7 @@ def accrued_late_fee(
     ``settlements`` are (date, amount) parts of the principal that were paid
     (or offset or waived); parts dated after ``as_of`` are ignored.
     """
-    # Decimal's default 28 significant digits are exact for any amount < 10^12 元
-    # times a 4-digit rate times a 5-digit day count; rounding happens once, below.
-    start = due + dt.timedelta(days=grace)  # money paid on or before this day accrues nothing
-    total = ZERO
-    unpaid = amount
-    for day, part in settlements:
-        if day > as_of:
-            continue
-        unpaid -= part
-        if day > start:
-            total += part * daily_rate * (day - start).days
-    if unpaid > 0 and as_of > start:
-        total += unpaid * daily_rate * (as_of - start).days
-    return _rounded_fee(total, amount, cap_ratio)
+    return accrued_late_fees(amount, due, settlements, as_of, daily_rate, daily_rate, grace, cap_ratio)[0]
 
 
 def accrued_late_fees(
@@ -78,10 +65,12 @@ def accrued_late_fees(
 ) -> tuple[Decimal, Decimal]:
     """:func:`accrued_late_fee` at ``daily_rate`` and at ``reference_rate`` (the court reference), in one pass.
 
-    Each figure is computed with the very same operations, in the same order, as
-    ``accrued_late_fee`` with that rate, so both are exactly what it gives.
+    Each figure is computed with its own rate alone, so both are exactly what a pass with that
+    rate gives.
     """
-    start = due if grace == 0 else due + dt.timedelta(days=grace)
+    # Decimal's default 28 significant digits are exact for any amount < 10^12 元
+    # times a 4-digit rate times a 5-digit day count; rounding happens once, below.
+    start = due if grace == 0 else due + dt.timedelta(days=grace)  # money paid by this day accrues nothing
     total = ZERO
     total_ref = ZERO
     unpaid = amount
@@ -105,7 +94,7 @@ def accrued_late_fees(
 def _rounded_fee(total: Decimal, amount: Decimal, cap_ratio: Optional[Decimal]) -> Decimal:
     """The accrued total rounded to 0.01 (half up), then capped at ``cap_ratio`` × amount."""
     if not total:
-        return ZERO.quantize(CENT)
+        return NO_FEE
     fee = round_money(total)
     if cap_ratio is not None:
         fee = min(fee, round_money(amount * cap_ratio))
