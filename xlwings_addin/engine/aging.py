@@ -82,9 +82,9 @@ def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | No
     charges = account.charges
     opens = list(map(_OPEN, charges))  # each charge's open principal once, not once per figure
     open_charges = [c for c, o in zip(charges, opens) if o > 0] if any(map(ZERO.__lt__, opens)) else []
-    if not open_charges and not any(c.late_fee - c.fee_paid - c.fee_waived > 0 for c in charges):
-        return None  # no principal open and no charge with a fee outstanding (account.fee_outstanding is 0)
-    fee = sum([max(ZERO, c.late_fee - c.fee_paid - c.fee_waived) for c in charges], ZERO)  # account.fee_outstanding
+    fee = account.fee_outstanding
+    if not open_charges and fee <= 0:
+        return None
     if open_charges:
         oldest = min(c.charge.due_date for c in open_charges)
     else:  # only late fee left: the oldest charge that still owes a fee, but no aging (its bill is paid)
@@ -97,8 +97,7 @@ def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | No
         principal=sum(opens, ZERO),  # account.open_principal
         overdue_principal=sum((o for c, o in zip(charges, opens) if o > 0 and c.charge.due_date < as_of), ZERO),
         late_fee=fee,
-        late_fee_ref=sum([max(ZERO, c.late_fee_ref - c.fee_paid - c.fee_waived) for c in charges],
-                         ZERO),  # account.fee_ref_outstanding
+        late_fee_ref=account.fee_ref_outstanding,
         prepaid=account.prepaid_balance,
         account=account,
     )
