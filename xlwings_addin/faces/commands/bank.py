@@ -149,7 +149,7 @@ def cmd_receive(args) -> int:
 def cmd_reverse(args) -> int:
     book = load(args.workbook)
     changes = reverse(book.ledger, args.receipt, args.date or today(), as_of=today(), reason=args.reason or "",
-                      operator=args.operator or "", existing_receipts=raw_receipt_numbers(book.path))
+                      operator=args.operator or "", existing_receipts=receipt_numbers(book))
     return write_and_report(book, changes)
 
 
@@ -213,7 +213,7 @@ def demo_step(workbook_path, out_dir, as_of: dt.date) -> None:
     (folder / f"回盘_{batch[0]}_{profile.id}{profile.suffix}").write_bytes(returned)
     book = load(workbook_path)
     changes = import_return(book.ledger, returned, profile, as_of,
-                            existing_receipts=raw_receipt_numbers(book.path))
+                            existing_receipts=receipt_numbers(book))
     if changes.writes:
         apply_to_file(book, changes)
     print(f"银行托收：{changes.summary[0]}；文件在 {folder}")

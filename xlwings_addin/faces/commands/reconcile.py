@@ -16,7 +16,7 @@ from ...jobs.reconcile import reconcile_file, recorded_keys
 from ...ledger import schema
 from ...workbook.reader import read_workbook
 from ..cli import UsageError, add_as_of, today, write_and_report
-from .bank import raw_receipt_numbers
+from .bank import receipt_numbers
 
 SOURCES = {"wechat": "wechat", "weixin": "wechat", "微信": "wechat", "alipay": "alipay", "支付宝": "alipay"}
 
@@ -51,7 +51,7 @@ def cmd_reconcile(args) -> int:
         raise UsageError(f"无法读取对账单“{path}”：{exc.strerror or exc}") from None
     book = load(args.workbook)
     changes = reconcile_file(book.ledger, profile, data, args.as_of or today(), recorded=recorded_in(book.path),
-                             post=args.post, existing_receipts=raw_receipt_numbers(book.path))
+                             post=args.post, existing_receipts=receipt_numbers(book))
     return write_and_report(book, changes)
 
 

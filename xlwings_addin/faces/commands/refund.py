@@ -7,14 +7,14 @@ from __future__ import annotations
 from ...jobs.ledger import load
 from ...jobs.refunds import refund
 from ..cli import as_of_arg, today, write_and_report
-from .bank import raw_receipt_numbers
+from .bank import receipt_numbers
 
 
 def cmd_refund(args) -> int:
     book = load(args.workbook)
     changes = refund(book.ledger, args.room, args.amount, args.date or today(), approver=args.approver,
                      reason=args.reason or "", operator=args.operator or "",
-                     existing_receipts=raw_receipt_numbers(book.path), as_of=today())
+                     existing_receipts=receipt_numbers(book), as_of=today())
     return write_and_report(book, changes)
 
 
