@@ -77,14 +77,21 @@ def _workbook_full_calc(xml: str) -> str:
         attrs = re.sub(r'\s*fullCalcOnLoad="[^"]*"', "", c.group(1))
         return xml[:c.start()] + f'<{p}calcPr{attrs} fullCalcOnLoad="1"{c.group(2)}>' + xml[c.end():]
     # calcPr comes after sheets / functionGroups / externalReferences / definedNames
-    pos = -1
-    for tag in ("sheets", "functionGroups", "externalReferences", "definedNames"):
-        j = xml.find(f"</{p}{tag}>")
-        if j >= 0:
-            pos = max(pos, j + len(f"</{p}{tag}>"))
+    pos = _after_last(xml, p, ("sheets", "functionGroups", "externalReferences", "definedNames"))
     if pos < 0:
         return xml
     return xml[:pos] + f'<{p}calcPr fullCalcOnLoad="1"/>' + xml[pos:]
+
+
+def _after_last(xml: str, p: str, tags) -> int:
+    """workbook.xml: the position just after the last of these elements' closing tags (-1: none there),
+    where an element the schema orders after them goes."""
+    pos = -1
+    for tag in tags:
+        j = xml.find(f"</{p}{tag}>")
+        if j >= 0:
+            pos = max(pos, j + len(f"</{p}{tag}>"))
+    return pos
 
 
 def _quote_sheet(name: str) -> str:
@@ -122,11 +129,7 @@ def _workbook_print_names(xml: str, outs: list[SheetOutput]) -> str:
     if j >= 0:
         return xml[:j] + add + xml[j:]
     xml = re.sub(rf"<{p}definedNames\s*/>", "", xml)
-    pos = -1
-    for tag in ("sheets", "functionGroups", "externalReferences"):
-        k = xml.find(f"</{p}{tag}>")
-        if k >= 0:
-            pos = max(pos, k + len(f"</{p}{tag}>"))
+    pos = _after_last(xml, p, ("sheets", "functionGroups", "externalReferences"))
     if pos < 0:
         return xml
     return xml[:pos] + f"<{p}definedNames>{add}</{p}definedNames>" + xml[pos:]
