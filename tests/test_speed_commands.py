@@ -1,9 +1,10 @@
 """Issue 19, the commands' own work: each faster path gives exactly what the plain one gave.
 
-* 看板 (:func:`engine.kpi.kpis`): the 收缴率趋势 runs each trend period's rates on the allocation cut
-  to the charges that period's row can count (:func:`engine.kpi._by_trend_period`), the current
-  period's rows come from the trend, the 月度/季度/年度 rates from one pass — against the former
-  code, kept here as the reference (each trend period on the whole allocation, one pass per window);
+* 看板 (:func:`engine.kpi.kpis`): the 收缴率 sheet and the 收缴率趋势 (each trend period as of the
+  same day into it) come from one pass over the charges (:func:`engine.kpi.rates_and_trend`,
+  :func:`engine.rates.rates_and_cuts`), the current period's rows from the trend, the
+  月度/季度/年度 rates from one pass — against the former code, kept here as the reference
+  (each trend period on the whole allocation, one pass per window);
 * 佣金 (:func:`engine.commission.commission_rows`): the held units from :func:`engine.dunning.held_tasks`
   (the ladder only for units that can be held) and the quarter's charges cut once — against
   :func:`engine.dunning.dunning_tasks` and the item-only cut;
@@ -29,7 +30,7 @@ from xlwings_addin.engine.aging import arrears_list, arrears_of, debtors
 from xlwings_addin.engine.allocation import CASH, PREPAID, WAIVED, allocate
 from xlwings_addin.engine.commission import commission_rows
 from xlwings_addin.engine.dunning import _periods_text, dunning_tasks, held_tasks
-from xlwings_addin.engine.rates import CENTER, collection_rates, scopes_of
+from xlwings_addin.engine.rates import CENTER, collection_rates, rates_and_cuts, scopes_of
 from xlwings_addin.faces.cli import main
 from xlwings_addin.faces.commands.bank import raw_receipt_numbers, receipt_numbers
 from xlwings_addin.jobs.ledger import load
@@ -135,6 +136,17 @@ def check_all(ledger, day, monkeypatch) -> None:
     other = quarter.previous().previous()
     assert same(kpi.kpis(ledger, allocation, period=other), reference_kpis(ledger, allocation, period=other))
     assert same(kpi.trend_rows(ledger, allocation, day, periods=3), reference_trend(ledger, allocation, day, 3))
+    assert same(kpi.rates_and_trend(ledger, allocation, day),
+                (collection_rates(ledger, allocation), reference_trend(ledger, allocation, day)))
+    earlier = day - dt.timedelta(days=50)  # cuts as of a day before the allocation's, rows of chosen periods
+    assert same(kpi.rates_and_trend(ledger, allocation, earlier, periods=5, with_rates=False)[1],
+                reference_trend(ledger, allocation, earlier, 5))
+    cuts = kpi.trend_cuts(ledger, day, 4)
+    scopes = scopes_of(ledger)
+    assert same(rates_and_cuts(ledger, allocation, cuts, scopes, scopes=scopes),
+                (collection_rates(ledger, allocation, scopes=scopes),
+                 [r for p, d in cuts for r in collection_rates(ledger, allocation, periods=[p], scopes=scopes,
+                                                               as_of=d)]))
     windows = kpi.calendar_windows(day) + [("空", day, day - dt.timedelta(days=1))]
     assert same(kpi.window_rates(allocation, windows, day),
                 [reference_window_rate(allocation, label, a, b, day) for label, a, b in windows])
@@ -181,23 +193,27 @@ def test_demo_estate_has_what_the_checks_need(demo_ledger):
     assert commission_rows(demo_ledger, allocation, period_containing(day, "季度"), day)[0]
 
 
-def test_trend_cut_keeps_every_charge_a_row_can_count(demo_ledger):
-    """Each trend period's cut holds its own charges and every charge open before its first day."""
-    day = DAYS[0]
-    allocation = allocate(demo_ledger, day)
-    current = period_containing(day, demo_ledger.settings.cycle)
-    wanted = [current]
-    while len(wanted) < kpi.TREND_PERIODS:
-        wanted.insert(0, wanted[0].previous())
-    for p, part in zip(wanted, kpi._by_trend_period(allocation, wanted)):
-        kept = {id(s) for acc in part.accounts.values() for s in acc.charges}
-        for room, acc in allocation.accounts.items():
-            for s in acc.charges:
-                c = s.charge
-                opening = c.amount - s.settled(until=p.start - dt.timedelta(days=1))
-                if c.period == p or (c.payable_from < p.start and opening > 0):
-                    assert id(s) in kept, (str(p), room, c.bill_no)
-        assert all(part.accounts[room].room == room for room in part.accounts)
+def test_cut_of_a_period_without_charges_and_a_cut_given_twice():
+    """A cut whose period has no bill of its own still counts its 期初欠费 (as collection_rates does
+    for a period asked for), a period without bills gives no row of 收缴率, and a cut asked for twice
+    gives its rows twice without adding its arrears twice."""
+    from ledger_builders import charge, item, ledger, pay, unit
+
+    q4, q1_27 = Period.quarter(2026, 4), Period.quarter(2027, 1)
+    book = ledger(units=[unit("1-1-101")], items=[item("WYF")], charges=[charge("1-1-101", q4, "300.00", "2026-10-15")],
+                  payments=[pay("R1", "1-1-101", "2027-01-10", "100.00"), pay("R2", "1-1-101", "2027-02-20", "50.00")])
+    day = dt.date(2027, 2, 25)
+    allocation = allocate(book, day)
+    scopes = {CENTER: {"rooms": None, "item": None}}
+    cut = (q1_27, dt.date(2027, 1, 31))
+    full, rows = rates_and_cuts(book, allocation, [cut, cut], scopes, scopes=scopes)
+    assert [str(r.period) for r in full] == ["2026Q4"]  # 2027Q1 has no bill: no row of its own
+    # 2027Q1 as of 01-31: 期初欠费 300.00 (open at 01-01), 100.00 collected by 01-31 (the 02-20 payment is later)
+    assert [(str(r.period), r.as_of, r.receivable, r.opening_arrears, r.arrears_collected) for r in rows] == \
+        [("2027Q1", dt.date(2027, 1, 31), ZERO, Decimal("300.00"), Decimal("100.00"))] * 2
+    assert same(rows[:1], collection_rates(book, allocation, periods=[q1_27], scopes=scopes, as_of=cut[1]))
+    with pytest.raises(ValueError):
+        rates_and_cuts(book, allocation, [(q1_27, dt.date(2027, 3, 1))], scopes)  # after the allocation's day
 
 
 # ------------------------------------------------------------------ the hostile corpus

@@ -30,7 +30,6 @@ Example (tests/test_kpi.py): 5 units × 1,000.00 due 2026-10-25; 2,000.00 paid,
 """
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from ..ledger.records import Ledger
 from .dunning import counts_as_contact
 from .aging import AGING_BUCKETS, Debtors, aging_summary, arrears_list, debtors, is_debtor
 from .allocation import CASH, PREPAID, WAIVED, AllocationResult
-from .rates import CENTER, RateRow, collection_rates, scopes_of
+from .rates import CENTER, RateRow, collection_rates, rates_and_cuts, scopes_of
 
 ONLINE_CHANNELS = ("微信", "支付宝", "转账", "POS")
 OFFLINE_CHANNELS = ("现金", "托收")
@@ -262,6 +261,16 @@ def same_day(period: Period, offset_days: int) -> dt.date:
     return min(period.start + dt.timedelta(days=offset_days), period.end)
 
 
+def trend_cuts(ledger: Ledger, as_of: dt.date, periods: int = TREND_PERIODS) -> list[tuple[Period, dt.date]]:
+    """The last ``periods`` periods up to the one containing ``as_of``, each with the same day into it."""
+    current = period_containing(as_of, ledger.settings.cycle)
+    offset = (as_of - current.start).days
+    wanted = [current]
+    while len(wanted) < periods:
+        wanted.insert(0, wanted[0].previous())
+    return [(p, same_day(p, offset)) for p in wanted]
+
+
 def trend_rows(ledger: Ledger, allocation: AllocationResult, as_of: Optional[dt.date] = None,
                periods: int = TREND_PERIODS, scopes: Optional[dict] = None) -> list[RateRow]:
     """收缴率 rows of the last ``periods`` periods, each as of the same day into its period.
@@ -269,86 +278,21 @@ def trend_rows(ledger: Ledger, allocation: AllocationResult, as_of: Optional[dt.
     Scopes default to 全部, each 楼栋 and each 服务助理.  Rows are ordered by scope
     (as in :func:`scopes_of`) then period; periods without charges give no row.
     """
+    return rates_and_trend(ledger, allocation, as_of, periods, scopes, with_rates=False)[1]
+
+
+def rates_and_trend(ledger: Ledger, allocation: AllocationResult, as_of: Optional[dt.date] = None,
+                    periods: int = TREND_PERIODS, scopes: Optional[dict] = None,
+                    with_rates: bool = True) -> tuple[list[RateRow], list[RateRow]]:
+    """(``collection_rates(ledger, allocation, as_of=as_of)``, :func:`trend_rows`) in one pass over the
+    charges (:func:`engine.rates.rates_and_cuts`): the 看板 writes both."""
     t = as_of or allocation.as_of
-    current = period_containing(t, ledger.settings.cycle)
-    offset = (t - current.start).days
     scopes = scopes if scopes is not None else scopes_of(ledger, by_item=False)
-    wanted = [current]
-    while len(wanted) < periods:
-        wanted.insert(0, wanted[0].previous())
-    rows: list[RateRow] = []
-    for p, part in zip(wanted, _by_trend_period(allocation, wanted)):
-        rows.extend(collection_rates(ledger, part, periods=[p], scopes=scopes, as_of=same_day(p, offset)))
+    full, rows = rates_and_cuts(ledger, allocation, trend_cuts(ledger, t, periods), scopes, as_of=t,
+                                main=with_rates)
     order = {label: i for i, label in enumerate(scopes)}
     rows.sort(key=lambda r: (order[r.scope], r.period))
-    return rows
-
-
-def _by_trend_period(allocation: AllocationResult, wanted: list[Period]) -> list[AllocationResult]:
-    """For each period P of ``wanted``, the allocation cut to the charges P's 收缴率 row can count.
-
-    A row of P (as of any day from P's first day on) counts a charge only as P's 应收 (its period
-    is P) or as P's 期初欠费 (payable before P started and still open at the end of the day before:
-    amount − settlements dated before P's first day > 0); every other charge adds nothing to it.
-    One pass keeps, for each P, a superset of those charges, each account's in their order, so
-    :func:`collection_rates` of P on the cut allocation gives exactly its rows on the whole one,
-    without visiting the whole estate's history once per trend period.
-
-    The test is loose where it may be: a charge settled in full by the allocation's day is kept
-    for the periods starting after it became payable and on or before its last settlement day
-    (a period starting later sees every settlement, so nothing open), any other for every period
-    starting after it became payable.
-    """
-    starts = [p.start for p in wanted]
-    n = len(wanted)
-    index: dict = {}  # id of a charge's period (charges share a few period objects) → its place in wanted
-    kept: list[dict] = [{} for _ in wanted]  # trend period → room → its account cut to the charges kept
-    bisect_right = bisect.bisect_right
-    for room, acc in allocation.accounts.items():
-        cut: list[list] = [[] for _ in wanted]
-        for s in acc.charges:
-            c = s.charge
-            period = c.period
-            mine = index.get(id(period), n)
-            if mine == n:
-                mine = index[id(period)] = next((i for i, p in enumerate(wanted) if p == period), None)
-            if mine is not None:
-                cut[mine].append(s)
-            first = bisect_right(starts, c.payable_from)  # periods starting after it became payable
-            if first >= n:
-                continue
-            settlements = s.settlements
-            if len(settlements) == 1:  # most charges: paid at once
-                settled, last = settlements[0].amount, settlements[0].day
-            else:
-                settled, last = ZERO, None
-                for x in settlements:
-                    settled += x.amount
-                    if last is None or x.day > last:
-                        last = x.day
-            if settled < c.amount:
-                end = n  # still open: 期初欠费 of every later period
-            elif last is None:
-                continue  # nothing owed (amount ≤ 0) and nothing settled: never 期初欠费
-            else:
-                end = bisect_right(starts, last, first)  # settled in full by ``last``: open only before it
-            for i in range(first, end):
-                if i != mine:
-                    cut[i].append(s)
-        for i, statuses in enumerate(cut):
-            if statuses:
-                kept[i][room] = _with_charges(acc, tuple(statuses))
-    return [AllocationResult(allocation.as_of, part, allocation.problems) for part in kept]
-
-
-def _with_charges(account, charges: tuple):
-    """``dataclasses.replace(account, charges=charges)`` without a trip through ``__init__`` (UnitAccount
-    has no ``__post_init__``): eight cuts of 5,000 accounts each on the 看板."""
-    state = dict(account.__dict__)
-    state["charges"] = charges
-    copy = object.__new__(account.__class__)
-    object.__setattr__(copy, "__dict__", state)
-    return copy
+    return full, rows
 
 
 def on_time_share(allocation: AllocationResult, period: Period) -> tuple[int, int]:
@@ -392,14 +336,17 @@ class Kpis:
 
 
 def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] = None,
-         as_of: Optional[dt.date] = None) -> Kpis:
-    """Every KPI for ``period`` (default: the one containing as_of) as of ``as_of`` (≤ the allocation's day)."""
+         as_of: Optional[dt.date] = None, trend: Optional[list[RateRow]] = None) -> Kpis:
+    """Every KPI for ``period`` (default: the one containing as_of) as of ``as_of`` (≤ the allocation's day).
+
+    ``trend``: the :func:`trend_rows` of as_of, when the caller has them already (:func:`rates_and_trend`).
+    """
     t = as_of or allocation.as_of
     current = period_containing(t, ledger.settings.cycle)
     period = period or current
     start, end = period.start, min(period.end, t)
     scopes = scopes_of(ledger, by_item=False)
-    trend = trend_rows(ledger, allocation, t, scopes=scopes)
+    trend = trend if trend is not None else trend_rows(ledger, allocation, t, scopes=scopes)
     if period == current:  # the trend's last period is this one, as of the same day t: its rows are these
         scope_rows = [r for r in trend if r.period == period]
     else:
@@ -426,6 +373,6 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
     )
 
 
-__all__ = ["AGING_BUCKETS", "Kpis", "kpis", "trend_rows", "window_rate", "window_rates", "average_days_to_pay",
+__all__ = ["AGING_BUCKETS", "Kpis", "kpis", "trend_rows", "trend_cuts", "rates_and_trend", "window_rate", "window_rates", "average_days_to_pay",
            "channel_totals", "online_share", "success_rate", "reasons_breakdown", "arrears_by_building",
            "arrears_by_amount", "arrears_by_aging", "on_time_share", "ONLINE_CHANNELS", "OFFLINE_CHANNELS"]

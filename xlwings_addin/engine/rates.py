@@ -116,19 +116,52 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     the groups that name it, and its units the union of theirs.  Decimal sums are exact, so the
     grouping changes no figure.
     """
+    return _rate_rows(ledger, allocation, periods, scopes, as_of)[0]
+
+
+def rates_and_cuts(ledger: Ledger, allocation: AllocationResult, cuts: Iterable[tuple[Period, dt.date]],
+                   cut_scopes: dict[str, dict], scopes: Optional[dict[str, dict]] = None,
+                   as_of: Optional[dt.date] = None, main: bool = True) -> tuple[list[RateRow], list[RateRow]]:
+    """``collection_rates(ledger, allocation, scopes=scopes, as_of=as_of)`` and, in the same pass over
+    the charges, each cut's rows: for (P, d) of ``cuts``, ``collection_rates(ledger, allocation,
+    periods=[P], scopes=cut_scopes, as_of=d)`` (d from P's first day up to as_of), in the order of
+    ``cuts``.  ``main=False``: the cuts' rows only (the first list is empty).
+
+    The 看板 needs both: the 收缴率 sheet (every period as of the day) and the 收缴率趋势 (the
+    last 8 periods, each as of the same day into it).  A cut is one more (period, day) cell per
+    scope list: a charge of P adds to it what was settled by d, a charge open at P's first day
+    adds its 期初欠费 and what was collected from then to d.
+    """
+    cuts = list(cuts)
+    t = as_of or allocation.as_of
+    for p, d in cuts:
+        if not p.start <= d <= t:
+            raise ValueError(f"cut {p} as of {d}: the day must be in the period and not after {t}")
+    return _rate_rows(ledger, allocation, None, scopes, as_of, cuts, cut_scopes, main)
+
+
+def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[Iterable[Period]],
+               scopes: Optional[dict[str, dict]], as_of: Optional[dt.date], cuts: Iterable = (),
+               cut_scopes: Optional[dict[str, dict]] = None, main: bool = True) -> tuple[list, list]:
     t = as_of or allocation.as_of
     scopes = scopes if scopes is not None else scopes_of(ledger)
+    cuts = list(cuts)
+    cut_scopes = cut_scopes if cut_scopes is not None else scopes
     accounts = allocation.accounts.values()
     given = periods is not None
     if given:
         periods = sorted(periods)
         if not periods:
-            return []
+            return [], []
         latest = periods[-1]
+    elif not main:
+        if not cuts:
+            return [], []
+        given, periods, latest = True, [], max(p for p, _d in cuts)
     # rooms → scope labels (for quick membership); item scopes are checked per charge
     room_scopes: dict[str, list[str]] = defaultdict(list)
     item_scopes: dict[str, list[str]] = defaultdict(list)
-    for label, spec in scopes.items():
+    for label, spec in {**cut_scopes, **scopes}.items():
         if spec["item"] is not None:
             item_scopes[spec["item"]].append(label)
         elif spec["rooms"] is None:
@@ -138,18 +171,22 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
                 room_scopes[room].append(label)
     everywhere = room_scopes["*"]
 
-    # Slots: the distinct periods with a row (a period given twice is one row key, visited twice as
-    # arrears, as always).  Given periods have theirs from the start; by default every period
-    # started by t is one (found in the single pass over the charges below).
-    slot_of: dict = {}  # period → slot
-    slot_periods: list = []  # slot → period
+    # Slots: one cell per scope list for each (period, day) with rows: the periods' as of t (a
+    # period given twice is one row key, visited twice as arrears, as always) and each cut.  Given
+    # periods and cuts have theirs from the start; by default every period started by t is one
+    # (found in the single pass over the charges below).
+    slot_of: dict = {}  # (period, day) → slot
+    slot_keys: list = []  # slot → (period, day)
+    cut_slots: dict = defaultdict(list)  # period → [(slot, day)] of its cuts before t
 
-    def new_slot(period) -> int:
-        slot_of[period] = len(slot_periods)
-        slot_periods.append(period)
+    def new_slot(period, day=t) -> int:
+        slot = slot_of[(period, day)] = len(slot_keys)
+        slot_keys.append((period, day))
         for group_cells in cells:
             group_cells.append([ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()])
-        return slot_of[period]
+        if day != t:
+            cut_slots[period].append((slot, day))
+        return slot
 
     # groups: one per distinct scope list; per group and slot one cell:
     # [receivable, cash, prepaid, waived, discount, opening, arrears, rooms billed, rooms not settled by t]
@@ -163,11 +200,14 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     def cycle_of(period) -> tuple:
         return period.months, period.months > 0 and (period.first_month - 1) % period.months == 0
 
-    if given:
-        for p in periods:
-            cycles.add(cycle_of(p))
-            if p not in slot_of:
-                new_slot(p)
+    for p in periods if given else ():
+        cycles.add(cycle_of(p))
+        if (p, t) not in slot_of:
+            new_slot(p)
+    for p, d in cuts:
+        cycles.add(cycle_of(p))
+        if (p, d) not in slot_of:
+            new_slot(p, d)
 
     def group_for(room: str, item: str):
         labels = tuple(everywhere + room_scopes.get(room, []) + item_scopes.get(item, []))
@@ -177,25 +217,29 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
         if g is None:
             g = group_of[labels] = len(group_labels)
             group_labels.append(labels)
-            cells.append([[ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()] for _ in slot_periods])
+            cells.append([[ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, set(), set()] for _ in slot_keys])
         return g
 
     # Per period object (charges share a few; a dict keyed by id, so no charge's period is hashed):
-    # (its slot or None, a later period's?, its last day, the period itself — which keeps its id taken).
+    # (its slot as of t or None, a later period's?, its last day, the period itself — which keeps
+    # its id taken —, its cuts' (slot, day) before t).
     # By default "later" is "not started by t": such a period is after every period started by t.
     period_info: dict = {}
+    discovered: dict = {}  # by default: the periods started by t that have a charge (in order met)
 
     def info_of(period):
         cycles.add(cycle_of(period))
         if given:
-            slot, later = slot_of.get(period), period > latest
+            slot, later = slot_of.get((period, t)), period > latest
         elif period.start > t:
             slot, later = None, True
         else:
-            slot, later = slot_of.get(period), False
-            if slot is None:
-                slot = new_slot(period)
-        got = period_info[id(period)] = (slot, later, period.end, period)
+            slot, later = slot_of.get((period, t)), False
+            if period not in discovered:
+                discovered[period] = None
+                if slot is None:
+                    slot = new_slot(period)
+        got = period_info[id(period)] = (slot, later, period.end, period, tuple(cut_slots.get(period, ())))
         return got
 
     # Arrears: a charge is arrears of a later period p (p > its own, started after it became
@@ -252,19 +296,41 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
                         settled += x.amount
                         if day > last_day:
                             last_day = day
+            for cut, until in info[4]:  # the period's rows as of an earlier day
+                if pf > until:
+                    continue
+                cell = cells[g][cut]
+                cell[0] += amount
+                by_then = ZERO
+                for x in s.settlements:
+                    if x.day <= until:
+                        part = x.amount
+                        cell[kind_index.get(x.kind, 3)] += part
+                        by_then += part
+                cell[7].add(room)
+                if by_then < amount:
+                    cell[8].add(room)
             last_needed = t if amount - settled > 0 else last_day
             candidates.append((g, s, amount, last_needed, info[2]))
     if _one_cycle(cycles):  # a later period starts after this charge's own ends: only those open past it
         candidates = [candidate for candidate in candidates if candidate[3] > candidate[4]]
 
     if not given:
-        periods = sorted(slot_periods)
-        if not periods:  # nothing started by t (a bill due before its period starts is payable, but no row yet)
-            return []
-    slots = [slot_of[p] for p in periods]  # position in ``periods`` → slot
-    starts = [p.start for p in periods]
-    n_periods = len(periods)
-    after: dict = {}  # id of a period → the first position in ``periods`` after it
+        periods = sorted(discovered)
+        if not periods and not cuts:  # nothing started by t (a bill due before its period starts is payable)
+            return [], []
+    # the arrears positions, in period order: each row period as of t (twice when given twice), each cut
+    row_keys = {(p, t) for p in periods}
+    positions = [(p, t, slot_of[(p, t)]) for p in periods] + [
+        (p, d, slot_of[(p, d)]) for p, d in dict.fromkeys(cuts) if (p, d) not in row_keys]
+    positions.sort(key=lambda x: (x[0], x[1]))
+    slots = [slot for _p, _d, slot in positions]  # position → slot
+    days = [d for _p, d, _slot in positions]  # position → the day its row is as of
+    at_t = all(d == t for d in days)
+    position_periods = [p for p, _d, _slot in positions]
+    starts = [p.start for p in position_periods]
+    n_positions = len(positions)
+    after: dict = {}  # id of a period → the first position after it
     bisect_right = bisect.bisect_right
     for g, s, amount, last_needed, _end in candidates:
         c = s.charge
@@ -272,10 +338,10 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
         first = bisect_right(starts, pf)
         later_than = after.get(id(c.period))
         if later_than is None:
-            later_than = after[id(c.period)] = bisect_right(periods, c.period)
+            later_than = after[id(c.period)] = bisect_right(position_periods, c.period)
         if later_than > first:
             first = later_than  # periods up to the charge's own are not its arrears
-        if first >= n_periods or starts[first] > last_needed:
+        if first >= n_positions or starts[first] > last_needed:
             continue
         settled_by_t = [x for x in s.settlements if x.day <= t]
         group_cells = cells[g]
@@ -284,19 +350,25 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
             opening = amount - sum((x.amount for x in settled_by_t if x.day < start), ZERO)
             if opening <= 0:
                 continue
-            collected = min(opening, sum((x.amount for x in settled_by_t if x.day >= start), ZERO))
+            if at_t or days[i] == t:
+                collected = sum((x.amount for x in settled_by_t if x.day >= start), ZERO)
+            else:
+                until = days[i]
+                collected = sum((x.amount for x in settled_by_t if start <= x.day <= until), ZERO)
             cell = group_cells[slots[i]]
             cell[5] += opening
-            cell[6] += collected
+            cell[6] += min(opening, collected)
 
     # each scope: the groups naming it (once per naming, as each charge was added once per naming)
     groups_of_label: dict = defaultdict(list)
     for g, labels in enumerate(group_labels):
         for label in labels:
             groups_of_label[label].append(g)
-    rows = []
-    for p, slot in zip(periods, slots):
-        for label in scopes:
+
+    def rows_of(p, day, labels) -> list[RateRow]:
+        slot = slot_of[(p, day)]
+        out = []
+        for label in labels:
             total = [ZERO] * 7
             rooms_billed: set = set()
             rooms_unpaid: set = set()
@@ -309,9 +381,12 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
             receivable, cash, prepaid, waived, discount, opening, arrears = total
             if not receivable and not opening:
                 continue
-            rows.append(RateRow(p, label, t, receivable, cash, waived, prepaid, opening, arrears,
-                                len(rooms_billed - rooms_unpaid), len(rooms_billed), discount))
-    return rows
+            out.append(RateRow(p, label, day, receivable, cash, waived, prepaid, opening, arrears,
+                               len(rooms_billed - rooms_unpaid), len(rooms_billed), discount))
+        return out
+
+    rows = [r for p in periods for r in rows_of(p, t, scopes)] if main else []
+    return rows, [r for p, d in cuts for r in rows_of(p, d, cut_scopes)]
 
 
 def _one_cycle(cycles: set) -> bool:

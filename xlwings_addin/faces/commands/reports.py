@@ -12,7 +12,7 @@ from pathlib import Path
 from ...ledger import schema
 from ...engine.allocation import allocate
 from ...engine.commission import commission_rows, pct, quarter_totals
-from ...engine.kpi import kpis, trend_rows
+from ...engine.kpi import kpis, rates_and_trend, trend_rows
 from ...engine.rates import collection_rates
 from ...jobs.ledger import Changes, load, problems_sheet, rates_sheet
 from ...ledger.periods import Period, period_containing
@@ -77,13 +77,14 @@ def job_commission(ledger: Ledger, quarter: Period, as_of: dt.date) -> Changes:
 TREND = "收缴率趋势"
 
 
-def rates_with_trend(ledger: Ledger, allocation, as_of: dt.date) -> SheetOutput:
+def rates_with_trend(ledger: Ledger, allocation, as_of: dt.date, rates=None) -> SheetOutput:
     """The 收缴率 sheet of ``job_run`` plus a note pointing at the 收缴率趋势 sheet.
 
     The trend rows live on their own sheet (:func:`trend_sheet`): in 收缴率 they repeated
     current rows (“2026Q4 全部” twice), so a SUMIFS over 期间/范围 counted them twice.
+    ``rates``: ``collection_rates(ledger, allocation)`` when the caller has it (:func:`rates_and_trend`).
     """
-    base = rates_sheet(collection_rates(ledger, allocation), as_of)
+    base = rates_sheet(collection_rates(ledger, allocation) if rates is None else rates, as_of)
     current = period_containing(as_of, ledger.settings.cycle)
     day_no = (as_of - current.start).days + 1
     rows = list(base.rows)
@@ -124,9 +125,23 @@ def cmd_commission(args) -> int:
     return write_and_report(book, job_commission(book.ledger, quarter, as_of))
 
 
+def save_dashboard(book, as_of: dt.date):
+    """看板 (charts), 收缴率 and 收缴率趋势 of ``book`` as of ``as_of``, in one write → (kpis, allocation)."""
+    from ...jobs.dashboard import save_with_dashboard
+
+    allocation = allocate(book.ledger, as_of)
+    rates, trend = rates_and_trend(book.ledger, allocation, as_of)  # 收缴率 and its trend in one pass
+    k = kpis(book.ledger, allocation, trend=trend)
+    save_with_dashboard(book.path, k, replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of, rates),
+                                               TREND: trend_sheet(book.ledger, allocation, as_of, k.trend)},
+                        audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": len(k.trend),
+                                "说明": "看板 4 张图表；收缴率趋势 近8期同日对比"}],
+                        expect_digest=book.digest)
+    return k, allocation
+
+
 def cmd_dashboard(args) -> int:
     from ..cli import report, today
-    from ...jobs.dashboard import save_with_dashboard
     from ..cli import unreadable
 
     book = load(args.workbook)
@@ -134,14 +149,8 @@ def cmd_dashboard(args) -> int:
     if blocked is not None:
         return report(blocked)
     as_of = args.as_of or today()
-    allocation = allocate(book.ledger, as_of)
-    k = kpis(book.ledger, allocation)
+    k, allocation = save_dashboard(book, as_of)
     changes = Changes("看板", problems=list(book.ledger.problems) + list(allocation.problems))
-    save_with_dashboard(book.path, k, replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
-                                 TREND: trend_sheet(book.ledger, allocation, as_of, k.trend)},
-                        audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": len(k.trend),
-                                "说明": "看板 4 张图表；收缴率趋势 近8期同日对比"}],
-                        expect_digest=book.digest)
     print(f"已写入：{book.path}（看板 4 张图表，收缴率趋势 {len(k.trend)} 行）")
     r = k.center
     if r is not None:
@@ -197,7 +206,6 @@ def register(sub) -> None:
 
 def demo_step(workbook_path, out_dir, as_of) -> None:
     """Demo: 佣金 and 看板 into the workbook, the 催收总结报告 into out_dir."""
-    from ...jobs.dashboard import save_with_dashboard
     from ...jobs.ledger import apply_to_file
     from ...documents.report import render_report
 
@@ -205,13 +213,6 @@ def demo_step(workbook_path, out_dir, as_of) -> None:
     quarter = period_containing(as_of, "季度")
     changes = job_commission(book.ledger, quarter, as_of)
     apply_to_file(book, changes)
-    book = load(workbook_path)
-    allocation = allocate(book.ledger, as_of)
-    k = kpis(book.ledger, allocation)
-    save_with_dashboard(book.path, k,
-                        replace={schema.RATES: rates_with_trend(book.ledger, allocation, as_of),
-                                 TREND: trend_sheet(book.ledger, allocation, as_of, k.trend)},
-                        audit=[{"操作": f"看板 截至{as_of:%Y-%m-%d}", "数量": 4, "说明": "看板 4 张图表"}],
-                        expect_digest=book.digest)
+    save_dashboard(load(workbook_path), as_of)
     result = render_report(book.ledger, quarter, as_of, Path(out_dir))
     print(f"佣金：{len(changes.replace[schema.COMMISSION].rows) - 2} 行；看板 4 张图表；催收总结报告：{result.docx.name}")
