@@ -4,6 +4,10 @@
 cleanly becomes its record directly and every other row goes through its row
 builder.  Parsed both ways, the demo estate and every workbook of the hostile corpus
 must give equal ledgers: the same records in the same order and the same 问题.
+
+The same holds when those sheets are read by fastexcel into Arrow columns (``read_workbook(…,
+columnar=…)``, as ``load_ledger`` reads them): a plainly written sheet is read so, any other
+(a column of two types, a header fastexcel would rename, a date where text is read) by calamine.
 """
 from __future__ import annotations
 
@@ -18,10 +22,18 @@ from xlwings_addin.workbook import parse
 from xlwings_addin.workbook.raw import RawSheet
 from xlwings_addin.workbook.reader import WorkbookError, read_workbook
 
+COLUMNAR_DATES = {name: plan.dates for name, plan in parse.COLUMNAR.items()}
+
 
 def _both_ways(path):
     raw = read_workbook(path, clean=False)
     return parse.parse_ledger(raw), parse.parse_ledger(raw, columnar=False)
+
+
+def _arrow_way(path):
+    """The ledger as load_ledger reads it: 应收, 收款 and 抄表 as Arrow columns where plainly written."""
+    raw = read_workbook(path, clean=False, columnar=COLUMNAR_DATES)
+    return raw, parse.parse_ledger(raw)
 
 
 def test_demo_estate_parses_the_same_by_columns_and_by_rows(demo_workbook):
@@ -29,6 +41,10 @@ def test_demo_estate_parses_the_same_by_columns_and_by_rows(demo_workbook):
     assert len(rows.charges) > 1000 and len(rows.payments) > 100 and len(rows.readings) > 100
     assert columnar == rows
     assert columnar.problems == rows.problems
+    raw, arrow = _arrow_way(demo_workbook)
+    assert all(raw[name].columns is not None for name in parse.COLUMNAR)  # read by fastexcel
+    assert arrow == rows
+    assert arrow.problems == rows.problems
 
 
 @pytest.mark.parametrize("case", [c for c in hc.available_cases() if not c.refuses and not c.needs_soffice],
@@ -41,6 +57,9 @@ def test_hostile_workbooks_parse_the_same_by_columns_and_by_rows(case, tmp_path)
         pytest.skip("a file the reader refuses has nothing to parse")
     assert columnar == rows
     assert columnar.problems == rows.problems
+    _raw, arrow = _arrow_way(path)
+    assert arrow == rows
+    assert arrow.problems == rows.problems
 
 
 def _sheet(name, headers, rows, **kw):
@@ -91,3 +110,89 @@ def test_a_logical_value_sends_the_whole_sheet_down_the_row_path():
     records, problems = parse.parse_sheet(schema.PAYMENTS, {schema.PAYMENTS: sheet})
     assert [p.receipt_no for p in records] == ["R2"] and records[0].amount == Decimal("1.00")
     assert [p.cell for p in problems] == ["D2"]
+
+
+# ------------------------------------------------------------------ fastexcel's columns, and when calamine reads instead
+
+
+def _payments_book(tmp_path, rows, headers=PAYMENT_HEADERS, extra=None):
+    """A workbook with one 收款 sheet (openpyxl writes it plainly, as Excel does)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = schema.PAYMENTS
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    for ref, value in (extra or {}).items():
+        ws[ref] = value
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    return path
+
+
+def _read_both(path):
+    """(the 收款 RawSheet as load_ledger reads it, its parse, the calamine sheet's row-by-row parse)."""
+    arrow = read_workbook(path, [schema.PAYMENTS], clean=False, columnar=COLUMNAR_DATES)
+    rows = read_workbook(path, [schema.PAYMENTS], clean=False)
+    return (arrow[schema.PAYMENTS], parse.parse_sheet(schema.PAYMENTS, arrow),
+            parse.parse_sheet(schema.PAYMENTS, rows, columnar=False))
+
+
+def test_arrow_columns_with_blank_rows_dates_and_rows_for_the_row_builder(tmp_path):
+    """Read by fastexcel: a blank row keeps the Excel row numbers after it, a date and a date with a
+    time are both 收款日期, and the rows the row builder decides (a negative amount without 冲销收据号,
+    a repeated 收据号, a refund) get its 问题 at their own cells."""
+    day, noon = dt.datetime(2026, 10, 25), dt.datetime(2026, 10, 26, 12, 30)
+    rows = [
+        ["R1", day, "1-1-101", 100, "现金", None, None, None, None, None],
+        [None] * 10,  # blank row 3
+        ["R2", noon, "1-1-102", 120.5, "微信", "2026Q4", "张三", None, None, "备注"],
+        ["R3", day, "1-1-101", -50, "现金", None, None, None, None, None],  # D5: negative, no reversal
+        ["R1", day, "1-1-101", 10, "现金", None, None, None, None, None],  # A6: R1 again
+        ["R4", day, "1-1-101", 20, "退款", None, None, None, None, "经理批"],  # refund (row builder)
+        ["R5", day, "1-1-101", -100, "现金", None, None, None, "R1", None],  # a reversal of R1
+    ]
+    sheet, (records, problems), by_rows = _read_both(_payments_book(tmp_path, rows))
+    assert sheet.columns is not None  # read by fastexcel
+    assert sheet.columns.row_numbers == [2, 4, 5, 6, 7, 8]
+    assert (records, problems) == by_rows
+    assert [p.receipt_no for p in records] == ["R1", "R2", "R4", "R5"]
+    assert records[1].paid_on == dt.date(2026, 10, 26) and records[1].amount == Decimal("120.50")
+    assert records[1].source.cell == "D4" and records[1].note == "备注"
+    assert records[2].channel == schema.REFUND and records[3].reverses == "R1"
+    assert [p.cell for p in problems] == ["D5", "A6"]
+
+
+@pytest.mark.parametrize("why", ["text after row 1000", "header with a space", "date in text", "repeated header",
+                                 "value right of headers", "blank header"])
+def test_sheets_fastexcel_cannot_read_plainly_are_read_by_calamine(tmp_path, why):
+    """Each of these would read differently as Arrow columns (a text among numbers beyond fastexcel's
+    sample would be a blank; a renamed header; a datetime where calamine gives a date): calamine
+    reads them, and the 问题 are those of the row-by-row parse."""
+    rows = [[f"R{i}", 46320.0, "1-1-101", 10.0, "现金", None, None, None, None, None] for i in range(1, 1501)]
+    headers = list(PAYMENT_HEADERS)
+    extra = {}
+    if why == "text after row 1000":
+        extra = {"D1400": "十元"}
+    elif why == "header with a space":
+        headers[0] = "收据号 "
+    elif why == "date in text":
+        extra = {"J3": dt.date(2026, 1, 5)}
+    elif why == "repeated header":
+        headers[9] = "金额"
+    elif why == "value right of headers":
+        extra = {"L7": "多余"}
+    else:
+        headers[6] = None  # 经办人 blank: its column is no column
+    sheet, parsed, by_rows = _read_both(_payments_book(tmp_path, rows, headers, extra))
+    assert sheet.columns is None and len(sheet.rows) == 1500  # calamine read it
+    assert parsed == by_rows
+    records, problems = parsed
+    if why == "text after row 1000":
+        assert [p.cell for p in problems] == ["D1400"] and len(records) == 1499
+    if why == "date in text":
+        assert records[1].note == "2026-01-05"  # as calamine gives the date cell
+    if why == "repeated header":
+        assert any("重复" in p.message and p.cell == "J1" for p in problems)

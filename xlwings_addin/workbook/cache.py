@@ -177,11 +177,12 @@ def load_ledger(path) -> Ledger:
         if name not in parse.RECORD_SHEETS:
             return
         records, problems = fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
-        if name in keys and len(sheet.rows) >= MIN_ROWS_TO_CACHE and not sheet.refused:
+        if name in keys and sheet.row_count >= MIN_ROWS_TO_CACHE and not sheet.refused:
             _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
-        sheet.rows = []  # its cells are records now: let them go (the header row still names cells)
+        sheet.rows, sheet.columns = [], None  # its cells are records now: let them go (the header row still names cells)
 
-    raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading, package=package)
+    raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading, package=package,
+                        columnar={name: plan.dates for name, plan in parse.COLUMNAR.items()})
     for name in parse.RECORD_SHEETS:  # sheets not in the file: the parser says what is missing
         if name not in reused and name not in fresh:
             fresh[name] = parse.parse_sheet(name, raw, names)

@@ -47,7 +47,7 @@ from ..ledger.records import (
     Waiver,
     parse_building_scope,
 )
-from .raw import RawSheet, column_letter
+from .raw import RawSheet, blank_cells, column_letter
 
 
 # Dates outside these are typing mistakes (800 read as 1902-03-10, 9999-12-31): the row is a 问题.
@@ -330,7 +330,7 @@ class SheetParser:
             if len(set(keys)) == len(keys):
                 return made  # every row a record, no key repeated: nothing to say
         key_letter = letters.get(unique[0], "A") if unique is not None else ""
-        for i, (excel_row, values) in enumerate(sheet.rows):
+        for i, (excel_row, values) in enumerate(sheet.data_rows()):
             record = made[i] if made is not None else None
             if record is None:
                 row = Row(sheet, columns, excel_row, values, letters)
@@ -380,7 +380,7 @@ def near_sheet_names(name: str, names: Iterable[str]) -> list[str]:
 
 def _header_hint(sheet: RawSheet, required, missing, columns) -> str:
     """Why the headers were not found: a title row above them, or a header with a unit added."""
-    for excel_row, values in sheet.rows[:5]:
+    for excel_row, values in sheet.data_rows()[:5]:
         texts = {clean_text(v).replace(" ", "") for v in values if not _is_blank(v)}
         if all(h in texts for h in required):
             return f"；第 {excel_row} 行才是表头：请删除表头上方的标题行，让表头位于第 1 行"
@@ -893,14 +893,20 @@ class ColumnarPlan:
         self.record, self.source_header, self.accept = record, source_header, accept
         self.fields = [(f[0], _cell_reader(f[1], f[2], *f[3:])) for f in fields]
         self.texts = {f[0] for f in fields if f[1] == "text"}  # read at C speed when every cell is ASCII text
+        self.dates = frozenset(f[0] for f in fields if f[1] == "date")  # a date-formatted cell is read here
 
     def convert(self, sheet: RawSheet, columns: dict[str, int]) -> Optional[list]:
         """Per data row: its record, or None where the row path decides (None: the whole sheet does)."""
-        rows = sheet.rows
-        n = len(rows)
+        data = sheet.columns
+        if data is not None:
+            row_numbers = data.row_numbers
+        else:
+            rows = sheet.rows
+            row_numbers = [excel_row for excel_row, _v in rows]
+            by_column = list(zip(*map(operator.itemgetter(1), rows)))  # the sheet, a column at a time
+        n = len(row_numbers)
         if not n:
             return []
-        by_column = list(zip(*map(operator.itemgetter(1), rows)))  # the sheet, a column at a time
         converted = []
         rejected: set[int] = set()
         for header, read in self.fields:
@@ -911,21 +917,13 @@ class ColumnarPlan:
                     return None
                 converted.append([value] * n)
                 continue
-            column = by_column[idx]
-            kinds = set(map(type, column))
-            if bool in kinds or not kinds <= _PLAIN_CELLS:
-                return None  # TRUE == 1 would share a table entry: this sheet goes the row path
-            if (header in self.texts and kinds == {str} and all(map(str.isascii, column))
-                    and all(map(str.isprintable, column))):
-                # clean_text of printable ASCII is strip(): no call per cell (账单号, 收据号 are all distinct)
-                values = list(map(str.strip, column))
-                outcomes = [read("")] if "" in values else []
-                if outcomes:
-                    values = [outcomes[0] if v == "" else v for v in values]
+            if data is not None:
+                got = _arrow_column_values(data, idx, read, header in self.texts)
             else:
-                table = {value: read(value) for value in set(column)}
-                values = list(map(table.__getitem__, column))
-                outcomes = table.values()
+                got = _column_values(by_column[idx], read, header in self.texts)
+            if got is None:
+                return None  # TRUE == 1 would share a table entry: this sheet goes the row path
+            values, outcomes = got
             if any(v is _REJECT for v in outcomes):
                 rejected.update(i for i, v in enumerate(values) if v is _REJECT)
             converted.append(values)
@@ -934,17 +932,63 @@ class ColumnarPlan:
         if bad_cells:
             wanted = {columns[h] for h, _ in self.fields if h in columns}
             bad_rows = {row for row, col in bad_cells if col in wanted}
-            rejected.update(i for i, (excel_row, _v) in enumerate(rows) if excel_row in bad_rows)
+            rejected.update(i for i, excel_row in enumerate(row_numbers) if excel_row in bad_rows)
         if self.accept is not None:
             rejected.update(i for i, args in enumerate(zip(*converted))
                             if i not in rejected and not self.accept(args))
         letter = column_letter(columns[self.source_header]) if self.source_header in columns else "A"
-        sources = map(Source, repeat(sheet.name, n), [letter + str(excel_row) for excel_row, _v in rows])
+        sources = map(Source, repeat(sheet.name, n), [letter + str(excel_row) for excel_row in row_numbers])
         if not rejected:
             return list(map(self.record, *converted, sources))
         keep = [i not in rejected for i in range(n)]
         made = iter(map(self.record, *(compress(c, keep) for c in converted), compress(sources, keep)))
         return [next(made) if k else None for k in keep]
+
+
+def _column_values(column: tuple, read: Callable, text: bool) -> Optional[tuple[list, Iterable]]:
+    """(each cell as ``read`` gives it, the distinct outcomes) of one column of cells; None: a
+    logical value, the sheet goes the row path."""
+    kinds = set(map(type, column))
+    if bool in kinds or not kinds <= _PLAIN_CELLS:
+        return None
+    if text and kinds == {str} and all(map(str.isascii, column)) and all(map(str.isprintable, column)):
+        # clean_text of printable ASCII is strip(): no call per cell (账单号, 收据号 are all distinct)
+        values = list(map(str.strip, column))
+        outcomes = [read("")] if "" in values else []
+        if outcomes:
+            values = [outcomes[0] if v == "" else v for v in values]
+        return values, outcomes
+    table = {value: read(value) for value in set(column)}
+    return list(map(table.__getitem__, column)), table.values()
+
+
+def _arrow_column_values(data, index: int, read: Callable, text: bool) -> tuple[list, Iterable]:
+    """:func:`_column_values` of column ``index`` of a sheet read a column at a time (the reader took
+    only types calamine also gives): each distinct value is read once, the cells filled from those
+    outcomes in C."""
+    import numpy as np
+
+    array = data.table.column(index)
+    if text and array.null_count == 0 and str(array.type) == "string":
+        column = data.column(index)
+        if all(map(str.isascii, column)) and all(map(str.isprintable, column)):
+            values = list(map(str.strip, column))  # as _column_values reads printable ASCII
+            if "" not in values:
+                return values, ()
+    encoded = array.dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    outcomes = [read(value) for value in distinct] + [read(None)]  # the last: a blank cell
+    table = np.empty(len(outcomes), dtype=object)
+    for i, outcome in enumerate(outcomes):
+        table[i] = outcome
+    indices = encoded.indices
+    positions = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())
+    positions = positions[indices.offset:indices.offset + len(indices)].astype(np.intp)
+    if indices.null_count:
+        positions[blank_cells(indices)] = len(distinct)
+    if data.keep is not None:
+        positions = positions[np.asarray(data.keep)]
+    return table[positions].tolist(), outcomes
 
 
 _PLAIN_CELLS = frozenset({str, float, int, dt.datetime, dt.date, dt.time, type(None)})

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import operator
 import posixpath
 import re
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 from xml.etree import ElementTree as ET
 
-from .raw import RawSheet, column_letter
+from .raw import ColumnData, RawSheet, blank_cells, column_letter
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -391,6 +392,8 @@ class SheetScan:
     merges: list = field(default_factory=list)
     max_row: int = 0  # highest <row r=…> (also rows without values)
     max_col: int = 0  # widest column letter seen on any cell (1-based)
+    plain: bool = False  # written without namespace prefixes (<worksheet xmlns=…>)
+    a1_value: bool = False  # A1 holds something: the sheet's data range starts at A1
 
 
 def _letters_value(letters: bytes) -> int:
@@ -398,6 +401,7 @@ def _letters_value(letters: bytes) -> int:
 
 
 _PLAIN_ROOT = re.compile(rb"<worksheet[\s>]")
+_A1_VALUE = re.compile(rb'<c r="A1"(?:\s[^>]*)?(?<!/)>(?!</c>)')  # A1 neither self-closing nor empty
 _F_PLAIN = re.compile(rb"<f[\s/>]")
 _SCAN_CHUNK = 4 << 20
 
@@ -435,6 +439,8 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
                 raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE"
                                     f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
             plain = bool(_PLAIN_ROOT.search(head)) and b":worksheet" not in head
+            scan.plain = plain
+            scan.a1_value = plain and _A1_VALUE.search(data, 0, 1 << 16) is not None
         max_row, max_col = _rough_extent(data, plain)
         scan.max_row = max(scan.max_row, max_row)
         scan.max_col = max(scan.max_col, max_col)
@@ -615,7 +621,7 @@ def _clean_value(v):
 
 def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
                   on_sheet: Callable[[str, RawSheet], None] | None = None,
-                  package: bytes | None = None) -> dict[str, RawSheet]:
+                  package: bytes | None = None, columnar: dict | None = None) -> dict[str, RawSheet]:
     """Read the values of every worksheet (or of the named ones that exist).
 
     Returns ``{sheet name: RawSheet}`` in workbook order.  Raises
@@ -630,6 +636,9 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
     calamine goes on loading the next one in its thread: the caller's work on a sheet
     (parsing it) overlaps the reading of the others.  ``package``: the file's bytes, when the
     caller has read them already (one snapshot for everything it does with the file).
+    ``columnar``: sheet → headers whose cells the parser reads as dates; such sheets come back with
+    their data a column at a time (:attr:`RawSheet.columns`) when they are plainly written (see
+    :func:`_read_sheets`), their ``rows`` made only if asked for (:meth:`RawSheet.data_rows`).
     """
     import python_calamine as pc
 
@@ -641,7 +650,7 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
         with zipfile.ZipFile(io.BytesIO(package)) as z:
             parts = {p["name"]: p for p in sheet_parts(z)}
             _refuse_doctype(z, ("xl/sharedStrings.xml", "xl/styles.xml"))
-            return _read_sheets(z, package, parts, wanted, pc, clean, on_sheet)
+            return _read_sheets(z, package, parts, wanted, pc, clean, on_sheet, columnar)
     except WorkbookError:
         raise
     except (zipfile.BadZipFile, ET.ParseError, EOFError, OSError) as e:
@@ -652,7 +661,8 @@ def read_workbook(path, sheets: Iterable[str] | None = None, clean: bool = True,
         raise
 
 
-def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_sheet) -> dict[str, RawSheet]:
+def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_sheet,
+                 columnar: dict | None = None) -> dict[str, RawSheet]:
     """Every wanted worksheet, calamine loading in two threads while this one scans.
 
     calamine opens a workbook and parses a sheet without holding the GIL.  One worker opens
@@ -660,26 +670,57 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
     a second worker, with a reader of its own, loads the others as this thread scans them (a
     sheet's extent must be known before calamine may touch it).  This thread then turns the
     loaded grids into RawSheets, the small ones first.
+
+    ``columnar``: sheet → the headers whose cells may be dates (the parser reads them as dates);
+    such a sheet is read by fastexcel (calamine again, into Arrow columns: no Python object per
+    cell) when it is plainly written — A1 holds its first header, no error values, one type per
+    column — and by calamine as any other when not (:func:`_columns_sheet` says which).
     """
     names = set(z.namelist())
     sizes = {i.filename: i.file_size for i in z.infolist()}
-    books: dict[int, object] = {}
+    columnar = columnar or {}
+    books: dict = {}  # (slot, kind) → reader; slot 0 is used by the first worker only, slot 1 by the second
 
-    def book(slot: int):  # slot 0 is used by the first worker only, slot 1 by the second
-        if slot not in books:
-            books[slot] = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
-        return books[slot]
+    def book(slot: int):
+        if (slot, "calamine") not in books:
+            books[(slot, "calamine")] = pc.CalamineWorkbook.from_filelike(io.BytesIO(package))
+        return books[(slot, "calamine")]
+
+    def fast_book(slot: int):
+        if (slot, "fastexcel") not in books:
+            import fastexcel
+
+            # its notes on the types it guesses (a blank column read as text) are ours to judge, not the console's
+            logging.getLogger("fastexcel").setLevel(logging.ERROR)
+            books[(slot, "fastexcel")] = fastexcel.read_excel(package)
+        return books[(slot, "fastexcel")]
+
+    def load(name: str, slot: int, dates):
+        if dates is None:
+            return book(slot).get_sheet_by_name(name)
+        try:
+            table = fast_book(slot).load_sheet(name, header_row=0, dtype_coercion="strict",
+                                               schema_sample_rows=None).to_arrow()
+        except Exception:  # noqa: BLE001 — two types in one column, a type it cannot take: calamine reads it
+            table = None
+        return _ArrowLoad(table, dates)
 
     result: dict[str, RawSheet] = {}
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as big, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine-2") as small:
-            opening = big.submit(book, 0)
-            small.submit(book, 1)  # ready by the time the first small sheet is scanned
+            workers = (big, small)
             # the largest sheet part, from the package (calamine's list of worksheets confirms it)
             candidates = [p for p in parts.values() if p.get("part") in names and p["type"].endswith("/worksheet")
                           and (wanted is None or p["name"] in wanted)]
             guess = max(candidates, key=lambda p: sizes[p["part"]], default=None)
+            if guess is not None and guess["name"] in columnar:
+                big.submit(fast_book, 0)  # opened while this thread scans it
+                opening = small.submit(book, 1)
+                small.submit(fast_book, 1)
+            else:
+                opening = big.submit(book, 0)
+                small.submit(book, 1)  # ready by the time the first small sheet is scanned
             early = {guess["name"]: _scan_sheet(z, guess["part"])} if guess is not None else {}
             metas = [m for m in opening.result().sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
                      and (wanted is None or m.name in wanted)]
@@ -694,21 +735,77 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
                     _scan_sheet(z, part) if part else None)
                 refused = _refused_sheet(z, meta, part, pc, scan) if scan is not None else None
                 loading = None
+                slot = 0 if meta is largest else 1
                 if refused is None:
-                    slot = 0 if meta is largest else 1
-                    loading = (big if slot == 0 else small).submit(
-                        lambda name, slot: book(slot).get_sheet_by_name(name), meta.name, slot)
-                started[meta.name] = (meta, part, scan, refused, loading)
+                    dates = (columnar[meta.name] if meta.name in columnar and scan is not None and scan.a1_value
+                             and not scan.has_errors else None)
+                    loading = workers[slot].submit(load, meta.name, slot, dates)
+                started[meta.name] = (meta, part, scan, refused, loading, slot)
             for name in [m.name for m in order[1:]] + [m.name for m in order[:1]]:
-                meta, part, scan, refused, loading = started[name]
-                result[name] = refused if refused is not None else _read_sheet(
-                    z, loading.result(), meta, part, scan, pc, clean)
+                meta, part, scan, refused, loading, slot = started[name]
+                if refused is not None:
+                    result[name] = refused
+                else:
+                    loaded = loading.result()
+                    sheet = None
+                    if isinstance(loaded, _ArrowLoad):
+                        sheet = _columns_sheet(z, loaded, meta, part, scan, pc)
+                        if sheet is None:  # not plain columns: calamine reads it, as every other sheet
+                            loaded = workers[slot].submit(load, name, slot, None).result()
+                    result[name] = sheet if sheet is not None else _read_sheet(z, loaded, meta, part, scan, pc, clean)
                 if on_sheet is not None:
                     on_sheet(name, result[name])
     finally:  # both workers have stopped (the with-block waits for them)
-        for reader in books.values():
-            reader.close()
+        for (_slot, kind), reader in books.items():
+            if kind == "calamine":
+                reader.close()
     return {m.name: result[m.name] for m in metas}  # workbook order
+
+
+@dataclass
+class _ArrowLoad:
+    table: object  # pyarrow.Table from fastexcel, or None when it refused the sheet
+    dates: frozenset  # headers whose cells may be dates
+
+
+# fastexcel's column types that hold the values calamine gives (a date-formatted cell: a datetime)
+_RENAMED = re.compile(r"(.+)_\d+")
+_PLAIN_TYPES = ("string", "double", "int64", "null")
+_DATE_TYPES = ("timestamp[ms]", "timestamp[us]", "timestamp[ns]", "timestamp[s]", "date32[day]", "date64[ms]")
+
+
+def _columns_sheet(z, loaded: _ArrowLoad, meta, part, scan: "SheetScan", pc) -> RawSheet | None:
+    """fastexcel's columns of a sheet → RawSheet with :attr:`RawSheet.columns`, or None where calamine
+    must read it: a header cell blank, not text, or repeated (fastexcel names those ``__UNNAMED__n``,
+    ``金额_1``), a value right of the headers, a column of another type, or dates where no date is read.
+    """
+    table = loaded.table
+    if table is None:
+        return None
+    headers = [normalise_header(n) for n in table.column_names]
+    if (any(not h or h != n or h.startswith("__UNNAMED__") for h, n in zip(headers, table.column_names))
+            or len(set(headers)) != len(headers)
+            or any(m and m.group(1) in headers for m in map(_RENAMED.fullmatch, headers))):
+        return None  # fastexcel names a blank header __UNNAMED__n and a repeated one 金额_1
+    for header, column in zip(headers, table.columns):
+        kind = str(column.type)
+        if kind not in _PLAIN_TYPES and not (kind in _DATE_TYPES and header in loaded.dates):
+            return None
+    if hasattr(table, "combine_chunks"):  # a Table (to_arrow gives a RecordBatch: one chunk)
+        table = table.combine_chunks()
+    # a row is blank when every cell is blank (null, or text of length 0), as calamine's rows are read
+    blank = None
+    for column in table.columns:
+        empty = blank_cells(column)
+        blank = empty if blank is None else blank & empty
+    keep = None if blank is None or not blank.any() else (~blank).tolist()
+    row_numbers = [i + 2 for i in range(table.num_rows) if keep is None or keep[i]]
+    uncached: set = set()
+    if scan.has_formulas:
+        uncached, _errors = formula_and_error_cells(z.read(part))
+    hidden = meta.visible != pc.SheetVisibleEnum.Visible
+    return RawSheet(name=meta.name, headers=headers, rows=[], hidden=hidden, uncached_formulas=uncached,
+                    merged=scan.merges, columns=ColumnData(table, row_numbers, keep))
 
 
 def _refused_sheet(z, meta, part: str, pc, scan: "SheetScan") -> RawSheet | None:
