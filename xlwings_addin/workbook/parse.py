@@ -937,9 +937,10 @@ class ColumnarPlan:
             rejected.update(i for i, args in enumerate(zip(*converted))
                             if i not in rejected and not self.accept(args))
         letter = column_letter(columns[self.source_header]) if self.source_header in columns else "A"
-        sources = map(Source, repeat(sheet.name, n), [letter + str(excel_row) for excel_row in row_numbers])
+        cells = [letter + str(excel_row) for excel_row in row_numbers]
+        sources = map(Source, repeat(sheet.name, n), cells)
         if not rejected:
-            return list(map(self.record, *converted, sources))
+            return ColumnRecords(map(self.record, *converted, sources), converted, cells)
         keep = [i not in rejected for i in range(n)]
         made = iter(map(self.record, *(compress(c, keep) for c in converted), compress(sources, keep)))
         return [next(made) if k else None for k in keep]
@@ -989,6 +990,15 @@ def _arrow_column_values(data, index: int, read: Callable, text: bool) -> tuple[
     if data.keep is not None:
         positions = positions[np.asarray(data.keep)]
     return table[positions].tolist(), outcomes
+
+
+class ColumnRecords(list):
+    """The records of a sheet made a column at a time, with those columns (field values in the
+    record's field order, and the source cells): the parse cache stores them as they are."""
+
+    def __init__(self, records, columns: list, cells: list):
+        super().__init__(records)
+        self.columns, self.cells = columns, cells
 
 
 _PLAIN_CELLS = frozenset({str, float, int, dt.datetime, dt.date, dt.time, type(None)})
