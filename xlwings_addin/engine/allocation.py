@@ -235,14 +235,24 @@ _END = (dt.date.max, _END_KIND, (), None)  # after every event: the bills still 
 
 def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: dt.date, kind: str,
                    payment: Payment) -> Decimal:
-    """Pay ``remaining`` of the payment to the open principal of ``targets[start:]`` in order; what is left."""
+    """Pay ``remaining`` of the payment to the open principal of ``targets[start:]`` in order; what is left.
+
+    (``_Charge.settle`` inlined, and ``min(remaining, open)`` as min picks it — the first of two equal
+    values — since most settlements of a large estate are made here.)
+    """
+    receipt_no, channel = payment.receipt_no, payment.channel
     for i in range(start, len(targets)):
         if remaining <= 0:
             break
         c = targets[i]
-        part = min(remaining, c.open)
+        open_ = c.open
+        part = open_ if open_ < remaining else remaining
         if part > 0:
-            c.settle(day, part, kind, payment)
+            settlement = _new(Settlement)
+            _set(settlement, "__dict__", {"day": day, "amount": part, "kind": kind, "receipt_no": receipt_no,
+                                          "channel": channel})
+            c.settlements.append(settlement)
+            c.open = open_ - part
             remaining -= part
     return remaining
 

@@ -17,18 +17,24 @@ from typing import Optional
 from .periods import Period
 
 
-def quick_init(cls):
+def quick_init(cls=None, *, derived: str = ""):
     """Give a frozen dataclass an ``__init__`` that fills the instance's ``__dict__`` directly.
 
     The ``__init__`` that ``@dataclass(frozen=True)`` writes sets each field through
     ``object.__setattr__`` (a frozen class refuses ``self.x = …``), about three times the cost of
     storing into the dict; the records read from the big sheets (160,000 应收 rows) are made in
     bulk, so their constructor shows in every run.  Same signature, same defaults, same instance
-    (equal, same repr and hash, still frozen); ``__post_init__`` is called as before.
+    (equal, same repr and hash, still frozen).  ``derived``: one statement computing an attribute
+    that is not a field from the fields (``d`` is the instance's dict), run last — in place of a
+    ``__post_init__``, which such a class must not have.
     """
+    if cls is None:
+        return lambda c: quick_init(c, derived=derived)
     fields = dataclasses.fields(cls)
     if any(not f.init or f.default_factory is not dataclasses.MISSING for f in fields):
         raise TypeError(f"quick_init: {cls.__name__} has a field without a plain default")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"quick_init: {cls.__name__} has a __post_init__ (give it as derived=)")
     namespace: dict = {}
     params = []
     for f in fields:
@@ -38,8 +44,8 @@ def quick_init(cls):
             namespace[f"_default_{f.name}"] = f.default
             params.append(f"{f.name}=_default_{f.name}")
     body = ["    d = self.__dict__"] + [f"    d[{f.name!r}] = {f.name}" for f in fields]
-    if hasattr(cls, "__post_init__"):
-        body.append("    self.__post_init__()")
+    if derived:
+        body.append(f"    {derived}")
     exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), namespace)  # noqa: S102 — our own fields
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -239,7 +245,9 @@ def parse_building_scope(text: str) -> str:
     return "、".join(keys)
 
 
-@quick_init
+# payable_from: the day the bill can be paid or offset from prepayment — its period's first day, or
+# its due date if that is earlier (min(period.start, due_date))
+@quick_init(derived='d["payable_from"] = due_date if due_date < period.start else period.start')
 @dataclass(frozen=True)
 class Charge:
     """A row of 应收: one unit, one item, one period."""
@@ -255,11 +263,6 @@ class Charge:
     unit_price: Optional[Decimal] = None
     origin: str = "计费"
     source: Source = Source("应收")
-
-    def __post_init__(self):
-        # payable_from: the day the bill can be paid or offset from prepayment —
-        # its period's first day, or its due date if that is earlier.
-        self.__dict__["payable_from"] = min(self.period.start, self.due_date)
 
 
 @quick_init

@@ -937,7 +937,7 @@ class ColumnarPlan:
             rejected.update(i for i, args in enumerate(zip(*converted))
                             if i not in rejected and not self.accept(args))
         letter = column_letter(columns[self.source_header]) if self.source_header in columns else "A"
-        cells = [letter + str(excel_row) for excel_row in row_numbers]
+        cells = list(map(letter.__add__, map(str, row_numbers)))  # 'E2', 'E3', …
         sources = map(Source, repeat(sheet.name, n), cells)
         if not rejected:
             return ColumnRecords(map(self.record, *converted, sources), converted, cells)
@@ -978,11 +978,13 @@ def _arrow_column_values(data, index: int, read: Callable, text: bool) -> tuple[
                 return values, ()
     encoded = array.dictionary_encode()
     distinct = encoded.dictionary.to_pylist()
-    outcomes = [read(value) for value in distinct] + [read(None)]  # the last: a blank cell
+    indices = encoded.indices
+    outcomes = [read(value) for value in distinct]
+    if indices.null_count:
+        outcomes.append(read(None))  # a blank cell's
     table = np.empty(len(outcomes), dtype=object)
     for i, outcome in enumerate(outcomes):
         table[i] = outcome
-    indices = encoded.indices
     positions = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())
     positions = positions[indices.offset:indices.offset + len(indices)].astype(np.intp)
     if indices.null_count:
@@ -1064,6 +1066,10 @@ def cell_of(source: Source, header: str, columns: Optional[dict[str, int]]) -> S
     return Source(source.sheet, f"{column_letter(columns[header])}{m.group(1)}")
 
 
+_room = operator.attrgetter("room")
+_item_code = operator.attrgetter("item_code")
+
+
 def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None, sheet_names: Iterable[str] = (),
                  headers: Optional[dict[str, list]] = None, columnar: bool = True) -> Ledger:
     """Every input sheet → a :class:`Ledger`; bad rows become problems, never exceptions.
@@ -1105,6 +1111,9 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None, sheet_
             columns[name] = header_columns(headers[name])
     for key in ("readings", "charges", "payments", "waivers", "contacts", "plans", "complaints", "hangings",
                 "refunds", "deposits"):
+        records = ledger_parts[key]
+        if set(map(_room, records)) <= rooms and (key != "charges" or set(map(_item_code, records)) <= codes):
+            continue  # every room (and item) known: nothing to say, every record kept
         kept = []
         for record in ledger_parts[key]:
             cols = columns.get(record.source.sheet)
