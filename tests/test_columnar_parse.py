@@ -196,3 +196,22 @@ def test_sheets_fastexcel_cannot_read_plainly_are_read_by_calamine(tmp_path, why
         assert records[1].note == "2026-01-05"  # as calamine gives the date cell
     if why == "repeated header":
         assert any("重复" in p.message and p.cell == "J1" for p in problems)
+
+
+def test_a_sheet_fastexcel_fails_on_is_read_by_calamine(tmp_path, monkeypatch):
+    """Whatever fastexcel raises for a sheet — its own errors, even a Rust panic, which pyo3 raises as a
+    BaseException — that sheet is read by calamine and the run goes on."""
+    import fastexcel
+
+    class Panic(BaseException):  # as pyo3_runtime.PanicException
+        pass
+
+    class Reader:
+        def load_sheet(self, *args, **kwargs):
+            raise Panic("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(fastexcel, "read_excel", lambda data: Reader())
+    rows = [["R1", dt.datetime(2026, 10, 25), "1-1-101", 100, "现金", None, None, None, None, None]]
+    sheet, parsed, by_rows = _read_both(_payments_book(tmp_path, rows))
+    assert sheet.columns is None and sheet.rows and parsed == by_rows
+    assert [p.receipt_no for p in parsed[0]] == ["R1"]

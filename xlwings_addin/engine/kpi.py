@@ -94,13 +94,16 @@ def window_rates(allocation: AllocationResult, windows, as_of: Optional[dt.date]
     if windows:
         low = min(a for _l, a, _b in windows)
         high = max(b for _l, _a, b in windows)
+        hits_on: dict = {}  # due date → the sums of the windows it falls in (charges share a few due dates)
         for acc in allocation.accounts.values():
             for s in acc.charges:
                 c = s.charge
                 due = c.due_date
                 if not (low <= due <= high) or c.payable_from > t:
                     continue
-                hits = [sums[i] for i, (_l, a, b) in enumerate(windows) if a <= due <= b]
+                hits = hits_on.get(due)
+                if hits is None:
+                    hits = hits_on[due] = [sums[i] for i, (_l, a, b) in enumerate(windows) if a <= due <= b]
                 if not hits:
                     continue
                 cash = waived = prepaid = ZERO

@@ -701,7 +701,10 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
         try:
             table = fast_book(slot).load_sheet(name, header_row=0, dtype_coercion="strict",
                                                schema_sample_rows=None).to_arrow()
-        except Exception:  # noqa: BLE001 — two types in one column, a type it cannot take: calamine reads it
+        except BaseException as exc:  # noqa: BLE001 — two types in one column, a type it cannot take, even
+            # a Rust panic (pyo3's PanicException is a BaseException): calamine reads the sheet instead
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
             table = None
         return _ArrowLoad(table, dates)
 
