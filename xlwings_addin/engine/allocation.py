@@ -118,13 +118,17 @@ class UnitAccount:
     def open_principal(self) -> Decimal:
         return sum((c.open for c in self.charges), ZERO)
 
+    # A charge without a late fee adds exactly nothing: its fee_outstanding is max(ZERO, 0 − paid − waived),
+    # which is ZERO itself (paid and waived are never negative), and adding ZERO changes neither the value
+    # nor the exponent of a sum that starts at ZERO — so those charges (most of them) are skipped.
+
     @property
     def fee_outstanding(self) -> Decimal:
-        return sum((c.fee_outstanding for c in self.charges), ZERO)
+        return sum((c.fee_outstanding for c in self.charges if c.late_fee), ZERO)
 
     @property
     def fee_ref_outstanding(self) -> Decimal:
-        return sum((c.fee_ref_outstanding for c in self.charges), ZERO)
+        return sum((c.fee_ref_outstanding for c in self.charges if c.late_fee_ref), ZERO)
 
     def open_charges(self) -> list[ChargeStatus]:
         return [c for c in self.charges if c.open > 0]

@@ -149,7 +149,7 @@ def arrears_sheet(ledger: Ledger, allocation: AllocationResult, lines=None) -> S
                 + (late_fee_formula(c.charge.amount, c.charge.due_date,
                                     [(s.day, s.amount) for s in c.settlements], allocation.as_of,
                                     settings.late_fee_rate, settings.grace_days) or "0")
-                for c in a.account.charges if c.fee_outstanding > 0
+                for c in a.account.charges if c.late_fee and c.fee_outstanding > 0  # (no fee: none outstanding)
             )
             rows.append([
                 a.unit.room, a.unit.building, a.unit.owner, a.period_count, a.oldest_due, a.days_overdue,

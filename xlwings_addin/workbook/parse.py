@@ -20,7 +20,7 @@ from itertools import compress, repeat
 from typing import Callable, Iterable, Optional
 
 from ..ledger import schema
-from ..ledger.money import MoneyError, to_decimal, to_money
+from ..ledger.money import ZERO, MoneyError, to_decimal, to_money
 from ..ledger.periods import Period, PeriodError, parse_date
 from ..ledger.records import (
     Assistant,
@@ -889,8 +889,10 @@ class ColumnarPlan:
     sheet both ways and compare.
     """
 
-    def __init__(self, record, source_header: str, fields: tuple, accept: Optional[Callable] = None):
+    def __init__(self, record, source_header: str, fields: tuple, accept: Optional[Callable] = None,
+                 accept_when: tuple = (0, lambda value: False)):
         self.record, self.source_header, self.accept = record, source_header, accept
+        self.accept_when = accept_when  # (field, test): a row whose field passes is accepted without asking
         self.fields = [(f[0], _cell_reader(f[1], f[2], *f[3:])) for f in fields]
         self.texts = {f[0] for f in fields if f[1] == "text"}  # read at C speed when every cell is ASCII text
         self.dates = frozenset(f[0] for f in fields if f[1] == "date")  # a date-formatted cell is read here
@@ -934,8 +936,10 @@ class ColumnarPlan:
             bad_rows = {row for row, col in bad_cells if col in wanted}
             rejected.update(i for i, excel_row in enumerate(row_numbers) if excel_row in bad_rows)
         if self.accept is not None:
-            rejected.update(i for i, args in enumerate(zip(*converted))
-                            if i not in rejected and not self.accept(args))
+            column, surely = self.accept_when
+            if list(map(surely, converted[column])).count(True) != n:  # (all of them, usually: no call per row)
+                rejected.update(i for i, args in enumerate(zip(*converted))
+                                if i not in rejected and not self.accept(args))
         letter = column_letter(columns[self.source_header]) if self.source_header in columns else "A"
         cells = list(map(letter.__add__, map(str, row_numbers)))  # 'E2', 'E3', …
         sources = map(Source, repeat(sheet.name, n), cells)
@@ -1018,7 +1022,7 @@ COLUMNAR: dict[str, ColumnarPlan] = {
         ("渠道", "choice", True, "", schema.CHANNELS), ("指定期间", "period", False), ("经办人", "text", False),
         ("托收批次", "text", False), ("冲销收据号", "text", False), ("备注", "text", False),
         ("交易单号", "text", False)),
-        accept=lambda args: args[3] > 0 or (args[3] < 0 and args[8] != "")),
+        accept=lambda args: args[3] > 0 or (args[3] < 0 and args[8] != ""), accept_when=(3, ZERO.__lt__)),
     schema.READINGS: ColumnarPlan(MeterReading, "本期读数", (
         ("期间", "period", True), ("房号", "room", True), ("表类型", "choice", True, "", ("水", "电")),
         ("上期读数", "decimal", True), ("本期读数", "decimal", True), ("抄表日期", "date", False),
