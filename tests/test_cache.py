@@ -80,3 +80,36 @@ def test_cache_can_be_turned_off(demo_copy, counted, monkeypatch, tmp_path):
     load(demo_copy)
     assert counted.count(schema.CHARGES) == 2
     assert not (tmp_path / "cache").exists()
+
+
+def test_packed_columns_read_back_exactly():
+    """A column of distinct texts is stored as one NUL-joined text; any other column as it is — and every
+    column reads back equal, element for element (a text holding NUL, blanks, a shared value, numbers)."""
+    distinct = [f"ZD-{i:05d}" for i in range(300)]
+    columns = {
+        "distinct": distinct,
+        "with blanks": [f"R{i}" if i % 7 else "" for i in range(300)],
+        "with a NUL": distinct[:-1] + ["坏\0值"],
+        "shared": ["1-1-101"] * 300,
+        "numbers": [Decimal(i) for i in range(300)],
+        "mixed": distinct[:-1] + [None],
+        "one": ["X"],
+    }
+    for name, column in columns.items():
+        packed = cache._joined(column)
+        assert cache._split(packed) == column, name
+        assert isinstance(packed, str) == (name in ("distinct", "with blanks")), name
+
+
+def test_the_parse_hands_its_columns_to_the_cache(demo_copy, counted):
+    """应收 parsed a column at a time arrives at the cache with the columns it was made from; packed
+    from them or from the records it reads back the same records."""
+    raw = read_workbook(demo_copy, [schema.CHARGES], clean=False,
+                        columnar={n: p.dates for n, p in parse.COLUMNAR.items()})
+    records, _problems = parse.parse_sheet(schema.CHARGES, raw)
+    assert isinstance(records, parse.ColumnRecords) and len(records.columns) == 10 and len(records) > 1000
+    from_columns = cache._pack(records)
+    from_records = cache._pack(list(records))
+    assert isinstance(from_columns[2][0], str)  # 账单号: one joined text
+    assert cache._unpack(from_columns) == cache._unpack(from_records) == list(records)
+    assert [c.source.cell for c in cache._unpack(from_columns)[:2]] == ["E2", "E3"]
