@@ -392,7 +392,6 @@ class SheetScan:
     merges: list = field(default_factory=list)
     max_row: int = 0  # highest <row r=…> (also rows without values)
     max_col: int = 0  # widest column letter seen on any cell (1-based)
-    plain: bool = False  # written without namespace prefixes (<worksheet xmlns=…>)
     a1_value: bool = False  # A1 holds something: the sheet's data range starts at A1
 
 
@@ -439,7 +438,6 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
                 raise WorkbookError(f"工作簿“{Path(z.filename or '').name}”已损坏或不安全（{part} 含 DOCTYPE"
                                     f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
             plain = bool(_PLAIN_ROOT.search(head)) and b":worksheet" not in head
-            scan.plain = plain
             scan.a1_value = plain and _A1_VALUE.search(data, 0, 1 << 16) is not None
         max_row, max_col = _rough_extent(data, plain)
         scan.max_row = max(scan.max_row, max_row)
@@ -767,12 +765,12 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
 
 @dataclass
 class _ArrowLoad:
-    table: object  # pyarrow.Table from fastexcel, or None when it refused the sheet
+    table: object  # the Arrow record batch fastexcel read, or None when it could not
     dates: frozenset  # headers whose cells may be dates
 
 
+_RENAMED = re.compile(r"(.+)_\d+")  # fastexcel's name for a repeated header: 金额_1
 # fastexcel's column types that hold the values calamine gives (a date-formatted cell: a datetime)
-_RENAMED = re.compile(r"(.+)_\d+")
 _PLAIN_TYPES = ("string", "double", "int64", "null")
 _DATE_TYPES = ("timestamp[ms]", "timestamp[us]", "timestamp[ns]", "timestamp[s]", "date32[day]", "date64[ms]")
 
@@ -803,12 +801,21 @@ def _columns_sheet(z, loaded: _ArrowLoad, meta, part, scan: "SheetScan", pc) -> 
         blank = empty if blank is None else blank & empty
     keep = None if blank is None or not blank.any() else (~blank).tolist()
     row_numbers = [i + 2 for i in range(table.num_rows) if keep is None or keep[i]]
-    uncached: set = set()
-    if scan.has_formulas:
-        uncached, _errors = formula_and_error_cells(z.read(part))
+    uncached, errors, merged = _scan_findings(z, part, scan)
     hidden = meta.visible != pc.SheetVisibleEnum.Visible
     return RawSheet(name=meta.name, headers=headers, rows=[], hidden=hidden, uncached_formulas=uncached,
-                    merged=scan.merges, columns=ColumnData(table, row_numbers, keep))
+                    merged=merged, error_cells=errors, columns=ColumnData(table, row_numbers, keep))
+
+
+def _scan_findings(z, part, scan: "SheetScan | None") -> tuple[set, dict, list]:
+    """(uncached formula cells, error cells, merged ranges) of a sheet, from its scan: the XML is
+    read again for its cells only when the scan found a formula or an error value."""
+    if scan is None:
+        return set(), {}, []
+    if scan.has_formulas or scan.has_errors:
+        uncached, errors = formula_and_error_cells(z.read(part))
+        return uncached, errors, scan.merges
+    return set(), {}, scan.merges
 
 
 def _refused_sheet(z, meta, part: str, pc, scan: "SheetScan") -> RawSheet | None:
@@ -859,13 +866,7 @@ def _read_sheet(z, sheet, meta, part, scan: "SheetScan | None", pc, clean: bool 
     else:  # for the parser: blank cells right of the last header may stay, short rows are padded
         rows = [(i, vals if len(vals) >= width else vals + [""] * (width - len(vals))) for i, vals in data_rows]
 
-    uncached: set = set()
-    errors: dict = {}
-    merged: list[str] = []
-    if scan is not None:
-        merged = scan.merges
-        if scan.has_formulas or scan.has_errors:
-            uncached, errors = formula_and_error_cells(z.read(part))
+    uncached, errors, merged = _scan_findings(z, part, scan)
     hidden = meta.visible != pc.SheetVisibleEnum.Visible
     return RawSheet(name=meta.name, headers=headers, rows=rows, hidden=hidden,
                     uncached_formulas=uncached, merged=merged, error_cells=errors)
