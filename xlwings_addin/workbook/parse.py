@@ -950,21 +950,29 @@ class ColumnarPlan:
         return [next(made) if k else None for k in keep]
 
 
-def _column_values(column: tuple, read: Callable, text: bool) -> Optional[tuple[list, Iterable]]:
+def _column_values(column, read: Callable, text: bool) -> Optional[tuple[list, Iterable]]:
     """(each cell as ``read`` gives it, the distinct outcomes) of one column of cells; None: a
     logical value, the sheet goes the row path."""
     kinds = set(map(type, column))
     if bool in kinds or not kinds <= _PLAIN_CELLS:
         return None
-    if text and kinds == {str} and all(map(str.isascii, column)) and all(map(str.isprintable, column)):
-        # clean_text of printable ASCII is strip(): no call per cell (账单号, 收据号 are all distinct)
-        values = list(map(str.strip, column))
-        outcomes = [read("")] if "" in values else []
-        if outcomes:
-            values = [outcomes[0] if v == "" else v for v in values]
-        return values, outcomes
+    got = _ascii_texts(column, read) if text and kinds == {str} else None
+    if got is not None:
+        return got
     table = {value: read(value) for value in set(column)}
     return list(map(table.__getitem__, column)), table.values()
+
+
+def _ascii_texts(column: list, read: Callable) -> Optional[tuple[list, list]]:
+    """A text column's values as ``read`` gives them when every text is printable ASCII (else None):
+    clean_text of such a text is strip(), so no call per cell (账单号, 收据号 are all distinct)."""
+    if not (all(map(str.isascii, column)) and all(map(str.isprintable, column))):
+        return None
+    values = list(map(str.strip, column))
+    outcomes = [read("")] if "" in values else []
+    if outcomes:
+        values = [outcomes[0] if v == "" else v for v in values]
+    return values, outcomes
 
 
 def _arrow_column_values(data, index: int, read: Callable, text: bool) -> tuple[list, Iterable]:
@@ -975,11 +983,9 @@ def _arrow_column_values(data, index: int, read: Callable, text: bool) -> tuple[
 
     array = data.table.column(index)
     if text and array.null_count == 0 and str(array.type) == "string":
-        column = data.column(index)
-        if all(map(str.isascii, column)) and all(map(str.isprintable, column)):
-            values = list(map(str.strip, column))  # as _column_values reads printable ASCII
-            if "" not in values:
-                return values, ()
+        got = _ascii_texts(data.column(index), read)
+        if got is not None:
+            return got
     encoded = array.dictionary_encode()
     distinct = encoded.dictionary.to_pylist()
     indices = encoded.indices
