@@ -248,6 +248,24 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
     # calendar month, or every one a calendar quarter, a later period starts after the charge's
     # period ends, so only charges open past that end (candidates) are looked at once the periods
     # are known; otherwise every charge is.
+    def add_receivable(cell, settlements, until, room, amount, last_day):
+        """A charge of the cell's period as its 应收, with what was settled by ``until`` by kind;
+        (settled by then, the day of the last of those settlements or ``last_day`` if later)."""
+        settled = ZERO
+        cell[0] += amount
+        for x in settlements:
+            day = x.day
+            if day <= until:
+                part = x.amount
+                cell[kind_index.get(x.kind, 3)] += part
+                settled += part
+                if day > last_day:
+                    last_day = day
+        cell[7].add(room)
+        if settled < amount:
+            cell[8].add(room)
+        return settled, last_day
+
     candidates: list = []  # (group, status, amount, last day needed, its period's last day)
     for acc in accounts:
         own_room = acc.room
@@ -276,19 +294,7 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
             last_day = pf  # the last settlement's day (pf when none, or all earlier: no arrears either way)
             slot = info[0]
             if slot is not None:
-                cell = cells[g][slot]
-                cell[0] += amount
-                for x in s.settlements:
-                    day = x.day
-                    if day <= t:
-                        part = x.amount
-                        cell[kind_index.get(x.kind, 3)] += part
-                        settled += part
-                        if day > last_day:
-                            last_day = day
-                cell[7].add(room)
-                if settled < amount:
-                    cell[8].add(room)
+                settled, last_day = add_receivable(cells[g][slot], s.settlements, t, room, amount, pf)
             else:
                 for x in s.settlements:
                     day = x.day
@@ -297,19 +303,8 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
                         if day > last_day:
                             last_day = day
             for cut, until in info[4]:  # the period's rows as of an earlier day
-                if pf > until:
-                    continue
-                cell = cells[g][cut]
-                cell[0] += amount
-                by_then = ZERO
-                for x in s.settlements:
-                    if x.day <= until:
-                        part = x.amount
-                        cell[kind_index.get(x.kind, 3)] += part
-                        by_then += part
-                cell[7].add(room)
-                if by_then < amount:
-                    cell[8].add(room)
+                if pf <= until:
+                    add_receivable(cells[g][cut], s.settlements, until, room, amount, pf)
             last_needed = t if amount - settled > 0 else last_day
             candidates.append((g, s, amount, last_needed, info[2]))
     if _one_cycle(cycles):  # a later period starts after this charge's own ends: only those open past it
@@ -326,7 +321,6 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
     positions.sort(key=lambda x: (x[0], x[1]))
     slots = [slot for _p, _d, slot in positions]  # position → slot
     days = [d for _p, d, _slot in positions]  # position → the day its row is as of
-    at_t = all(d == t for d in days)
     position_periods = [p for p, _d, _slot in positions]
     starts = [p.start for p in position_periods]
     n_positions = len(positions)
@@ -350,11 +344,8 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
             opening = amount - sum((x.amount for x in settled_by_t if x.day < start), ZERO)
             if opening <= 0:
                 continue
-            if at_t or days[i] == t:
-                collected = sum((x.amount for x in settled_by_t if x.day >= start), ZERO)
-            else:
-                until = days[i]
-                collected = sum((x.amount for x in settled_by_t if start <= x.day <= until), ZERO)
+            until = days[i]
+            collected = sum((x.amount for x in settled_by_t if start <= x.day <= until), ZERO)
             cell = group_cells[slots[i]]
             cell[5] += opening
             cell[6] += min(opening, collected)
