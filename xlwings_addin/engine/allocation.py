@@ -238,13 +238,14 @@ _END = (dt.date.max, _END_KIND, (), None)  # after every event: the bills still 
 
 
 def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: dt.date, kind: str,
-                   payment: Payment) -> Decimal:
-    """Pay ``remaining`` of the payment to the open principal of ``targets[start:]`` in order; what is left.
+                   payment: Optional[Payment] = None) -> Decimal:
+    """Pay ``remaining`` (of the payment, or of a 费用减免) to the open principal of ``targets[start:]``
+    in order; what is left.
 
     (``_Charge.settle`` inlined, and ``min(remaining, open)`` as min picks it — the first of two equal
     values — since most settlements of a large estate are made here.)
     """
-    receipt_no, channel = payment.receipt_no, payment.channel
+    receipt_no, channel = (payment.receipt_no, payment.channel) if payment is not None else ("", "")
     for i in range(start, len(targets)):
         if remaining <= 0:
             break
@@ -252,10 +253,7 @@ def _pay_principal(targets: list[_Charge], start: int, remaining: Decimal, day: 
         open_ = c.open
         part = open_ if open_ < remaining else remaining
         if part > 0:
-            settlement = _new(Settlement)
-            _set(settlement, "__dict__", {"day": day, "amount": part, "kind": kind, "receipt_no": receipt_no,
-                                          "channel": channel})
-            c.settlements.append(settlement)
+            c.settlements.append(_settlement(day, part, kind, receipt_no, channel))
             c.open = open_ - part
             remaining -= part
     return remaining
@@ -380,13 +378,7 @@ def allocate_unit(room: str, charges: list[Charge], payments: list[Payment], wai
             targets = [c for c in payable if obj.period is None or c.charge.period == obj.period]
             remaining = obj.amount
             if obj.kind == "费用减免":
-                for c in targets:
-                    if remaining <= 0:
-                        break
-                    part = min(remaining, c.open)
-                    if part > 0:
-                        c.settle(day, part, WAIVED)
-                        remaining -= part
+                remaining = _pay_principal(targets, 0, remaining, day, WAIVED)
                 if remaining > 0:
                     problems.append(Problem.warning(obj.source, f"费用减免 {obj.amount} 超过当时欠费，{remaining} 未使用"))
             else:
