@@ -376,6 +376,7 @@ def kpis(ledger: Ledger, allocation: AllocationResult, period: Optional[Period] 
     )
 
 
-__all__ = ["AGING_BUCKETS", "Kpis", "kpis", "trend_rows", "trend_cuts", "rates_and_trend", "window_rate", "window_rates", "average_days_to_pay",
-           "channel_totals", "online_share", "success_rate", "reasons_breakdown", "arrears_by_building",
-           "arrears_by_amount", "arrears_by_aging", "on_time_share", "ONLINE_CHANNELS", "OFFLINE_CHANNELS"]
+__all__ = ["AGING_BUCKETS", "Kpis", "kpis", "trend_rows", "trend_cuts", "rates_and_trend", "window_rate",
+           "window_rates", "average_days_to_pay", "channel_totals", "online_share", "success_rate",
+           "reasons_breakdown", "arrears_by_building", "arrears_by_amount", "arrears_by_aging", "on_time_share",
+           "ONLINE_CHANNELS", "OFFLINE_CHANNELS"]

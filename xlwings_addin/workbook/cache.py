@@ -202,7 +202,8 @@ def load_ledger(path) -> Ledger:
         records, problems = fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
         if name in keys and sheet.row_count >= MIN_ROWS_TO_CACHE and not sheet.refused:
             _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
-        sheet.rows, sheet.columns = [], None  # its cells are records now: let them go (the header row still names cells)
+        # its cells are records now: let them go (the header row still names cells)
+        sheet.rows, sheet.columns = [], None
 
     raw = read_workbook(path, wanted, clean=False, on_sheet=parse_while_reading, package=package,
                         columnar={name: plan.dates for name, plan in parse.COLUMNAR.items()})

@@ -1125,7 +1125,7 @@ def parse_ledger(raw: dict[str, RawSheet], parsed: Optional[dict] = None, sheet_
         if set(map(_room, records)) <= rooms and (key != "charges" or set(map(_item_code, records)) <= codes):
             continue  # every room (and item) known: nothing to say, every record kept
         kept = []
-        for record in ledger_parts[key]:
+        for record in records:
             cols = columns.get(record.source.sheet)
             if record.room not in rooms:
                 problems.append(Problem.error(cell_of(record.source, "房号", cols),
