@@ -120,11 +120,11 @@ def late_fee_parts(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
         if day > as_of:
             continue
         unpaid -= part
-        n = (day - due).days - grace  # days_late(due, day, grace) when positive
-        if n > 0:
+        n = days_late(due, day, grace)
+        if n:
             out.append((part, n))
-    n = (as_of - due).days - grace
-    if unpaid > 0 and n > 0:
+    n = days_late(due, as_of, grace)
+    if unpaid > 0 and n:
         out.append((unpaid, n))
     return out
 
@@ -133,4 +133,5 @@ def late_fee_formula(amount: Decimal, due: dt.date, settlements, as_of: dt.date,
                      grace: int = 0) -> str:
     """The calculation written out for a clerk or a letter: '600.00×0.0003×10天 + 600.00×0.0003×35天'."""
     rate = daily_rate.normalize()
-    return " + ".join(f"{part:.2f}×{rate}×{n}天" for part, n in late_fee_parts(amount, due, settlements, as_of, grace))
+    parts = late_fee_parts(amount, due, settlements, as_of, grace)
+    return " + ".join(f"{part:.2f}×{rate}×{n}天" for part, n in parts)
