@@ -634,7 +634,7 @@ def _task_for(unit: Unit, account: UnitAccount, ledger: Ledger, facts: _Facts, p
             principal = sum((c.open for c in newer), ZERO)
             late_fee = sum((c.fee_outstanding for c in newer), ZERO)
             amount_due = max(ZERO, principal + late_fee - line.prepaid)
-            periods = "、".join(p.label_cn for p in sorted({c.charge.period for c in newer}))
+            periods = _periods_text(account, as_of, sorted({c.charge.period for c in newer}))
         if state.broken_on is not None or plan.status == "已违约":
             notes.append(state.note)
     promises = [c for c in contacts if c.promise_date is not None]
@@ -756,11 +756,21 @@ def dunning_tasks(ledger: Ledger, as_of: dt.date, allocation: Optional[Allocatio
         task = _task_for(unit, account, ledger, facts, policy, as_of)
         if task is not None:
             tasks.append(task)
-    tasks.sort(key=lambda t: (t.held, t.role, -_ORDER.get(t.stage, -1), -t.amount_due, t.room))
-    for t in tasks:  # the law is not negotiable, whatever a template or note says
-        if not lawful(t.script + t.method):
-            raise AssertionError(f"suggested action for {t.room} mentions cutting a basic service")
+    tasks.sort(key=_task_order)
+    for t in tasks:
+        _check_lawful(t)
     return DunningResult(as_of, tuple(tasks), tuple(problems), policy)
+
+
+def _task_order(t: DunningTask) -> tuple:
+    """Grouped by 负责人, held ones last, most serious stage first, then the largest amount."""
+    return t.held, t.role, -_ORDER.get(t.stage, -1), -t.amount_due, t.room
+
+
+def _check_lawful(t: DunningTask) -> None:
+    """The law is not negotiable, whatever a template or note says."""
+    if not lawful(t.script + t.method):
+        raise AssertionError(f"suggested action for {t.room} mentions cutting a basic service")
 
 
 def may_be_held(unit: Unit, facts: _Facts) -> bool:
@@ -792,10 +802,9 @@ def held_tasks(ledger: Ledger, as_of: dt.date, allocation: Optional[AllocationRe
             continue
         task = _task_for(unit, account, ledger, facts, policy, as_of)
         if task is not None and task.held:
-            if not lawful(task.script + task.method):  # as dunning_tasks checks every task
-                raise AssertionError(f"suggested action for {task.room} mentions cutting a basic service")
+            _check_lawful(task)  # as dunning_tasks checks every task
             tasks.append(task)
-    tasks.sort(key=lambda t: (t.held, t.role, -_ORDER.get(t.stage, -1), -t.amount_due, t.room))
+    tasks.sort(key=_task_order)
     return tuple(tasks)
 
 
