@@ -382,7 +382,7 @@ def notice_context(ledger: Ledger, unit: Unit, account: Optional[UnitAccount], p
     fee_lines = [line for line in owed if line.fee > 0]
     fee_total = sum((line.fee for line in fee_lines), ZERO)
     # 预存 earmarked for another 指定期间 (民法典 第560条) does not pay this notice; held for this period, it does
-    held_elsewhere = sum((a for p, a in getattr(account, "earmarked", ()) if p != period), ZERO) if account else ZERO
+    held_elsewhere = account.earmarked_total(besides=period) if account else ZERO
     prepaid_balance = (account.prepaid_balance - held_elsewhere) if account else ZERO
     # prior periods that are open but not yet overdue are impossible (due dates precede this period)
     if held:  # a held unit's notice bills this period only: no 往期欠费, no 违约金 (issue 20)
@@ -451,7 +451,7 @@ def demand_context(ledger: Ledger, unit: Unit, account: UnitAccount, as_of: dt.d
     principal = sum((x.principal for x in lines), ZERO)
     fee = sum((x.fee for x in lines), ZERO)
     # 预存 earmarked for a 指定期间 not yet billed never pays arrears (民法典 第560条)
-    free_prepaid = account.prepaid_balance - sum((a for _p, a in getattr(account, "earmarked", ())), ZERO)
+    free_prepaid = account.prepaid_balance - account.earmarked_total()
     total = max(ZERO, principal + fee - free_prepaid)
     owed_charges = [c.charge for c in account.charges if c.charge.period in {x.period for x in lines}]
     oldest = min(x.due for x in lines)

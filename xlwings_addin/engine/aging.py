@@ -53,7 +53,7 @@ class Arrears:
     @property
     def earmarked(self) -> Decimal:
         """预存 held for a 指定期间 not yet billed (民法典 第560条): it never pays these arrears."""
-        return sum((amount for _period, amount in getattr(self.account, "earmarked", ())), Decimal(0))
+        return self.account.earmarked_total()
 
     @property
     def total(self) -> Decimal:

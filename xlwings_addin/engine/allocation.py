@@ -45,6 +45,7 @@ from decimal import Decimal
 from typing import Optional
 
 from ..ledger.money import ZERO
+from ..ledger.periods import Period, period_containing
 from ..ledger.records import Charge, Ledger, Payment, Problem, Settings, Waiver
 from .late_fee import NO_FEE, accrued_late_fee, accrued_late_fees, court_reference_rate
 
@@ -129,6 +130,11 @@ class UnitAccount:
     @property
     def fee_ref_outstanding(self) -> Decimal:
         return sum((c.fee_ref_outstanding for c in self.charges if c.late_fee_ref), ZERO)
+
+    def earmarked_total(self, besides: Optional[Period] = None) -> Decimal:
+        """预存 held for a 指定期间 not yet billed (民法典 第560条: it pays that period, never arrears),
+        leaving out what is held for ``besides`` (a notice of that period is paid from it)."""
+        return sum((amount for period, amount in self.earmarked if period != besides), ZERO)
 
     def open_charges(self) -> list[ChargeStatus]:
         return [c for c in self.charges if c.open > 0]
@@ -503,7 +509,6 @@ def _take_from_earmarks(earmarked: dict, amount: Decimal) -> None:
 def _campaign_offers(payment: Payment, payable: list[_Charge], context, settings: Settings,
                      offers: list) -> list:
     """Campaigns the payment earns, as discounts to settle: [item_code, from_month, amount, receipt_no]."""
-    from ..ledger.periods import period_containing
     from .campaigns import earned_offer
 
     unit, items, campaigns = context
