@@ -2,7 +2,8 @@
 
 ledger ← engine ← (workbook, documents, exchange) ← jobs ← faces.  A module may
 import only the rooms listed for its own room; ``resources`` (where shipped
-files live) and ``demo`` (the sample estate) sit at the top.
+files live) and ``demo`` (the sample estate) sit at the top; ``alongside`` (work
+done in a child process) imports nothing of the package.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "xlwings_addin"
 ALLOWED = {
     "ledger": {"ledger"},
     "engine": {"ledger", "engine"},
-    "workbook": {"ledger", "workbook"},
+    "workbook": {"ledger", "workbook", "alongside"},
     "documents": {"ledger", "engine", "documents", "resources"},
     "exchange": {"ledger", "engine", "exchange", "resources"},
-    "jobs": {"ledger", "engine", "workbook", "documents", "exchange", "jobs", "resources"},
+    "jobs": {"ledger", "engine", "workbook", "documents", "exchange", "jobs", "resources", "alongside"},
     "faces": {"ledger", "engine", "workbook", "documents", "exchange", "jobs", "faces", "resources", "demo"},
     "resources": set(),
+    "alongside": set(),
     "demo": {"ledger", "engine", "workbook", "jobs", "faces", "resources"},
     "__main__": {"faces"},
     "__init__": set(),

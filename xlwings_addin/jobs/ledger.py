@@ -28,6 +28,7 @@ from ..ledger.records import ERROR, Charge, Ledger, Payment, Problem, Source
 from ..workbook.cache import load_ledger
 from ..workbook.reader import file_digest, read_workbook
 from ..workbook.writer import Formula, SheetOutput, save_changes
+from ..alongside import WORTH_A_PROCESS, Alongside
 
 
 @dataclass
@@ -341,19 +342,27 @@ def _job_bill(ledger: Ledger, period: Period) -> Changes:
     return changes
 
 
+def worth_a_process(ledger: Ledger) -> bool:
+    """A ledger large enough that work done alongside in a child process saves more than it costs."""
+    return len(ledger.charges) + len(ledger.payments) >= WORTH_A_PROCESS
+
+
 def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     return withhold_results(_job_run(ledger, as_of))
 
 
 def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     allocation = allocate(ledger, as_of)
-    held, deposit_problems = deposits_held(ledger, as_of) if ledger.deposits else ([], [])
-    problems = (list(ledger.problems) + date_problems(ledger, as_of) + point_at_cells(ledger, allocation.problems)
-                + deposit_problems)
-    rate_rows = collection_rates(ledger, allocation)
-    changes = Changes("刷新欠费", problems=problems)
-    lines = arrears_list(ledger.units, allocation)
-    changes.replace[schema.ARREARS] = arrears_sheet(ledger, allocation, lines)
+    # the 收缴率 rows need only the allocation: on a large estate a child process sums them while
+    # this one makes the 欠费明细 (the same rows either way, see alongside.py)
+    with Alongside(collection_rates, ledger, allocation, fork=worth_a_process(ledger)) as rates:
+        held, deposit_problems = deposits_held(ledger, as_of) if ledger.deposits else ([], [])
+        problems = (list(ledger.problems) + date_problems(ledger, as_of)
+                    + point_at_cells(ledger, allocation.problems) + deposit_problems)
+        changes = Changes("刷新欠费", problems=problems)
+        lines = arrears_list(ledger.units, allocation)
+        changes.replace[schema.ARREARS] = arrears_sheet(ledger, allocation, lines)
+        rate_rows = rates.result()
     changes.replace[schema.RATES] = rates_sheet(rate_rows, as_of)
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
     owing = debtors(ledger.units, allocation, lines)

@@ -35,6 +35,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Optional
 
+from ..alongside import WORTH_A_PROCESS, detached, wait_detached
 from ..ledger import records as records_module
 from ..ledger import schema
 from ..ledger.records import Ledger, Source
@@ -174,10 +175,11 @@ def load_ledger(path) -> Ledger:
     """Like ``parse_ledger(read_workbook(path, INPUT_SHEETS))``, reading and parsing only changed sheets.
 
     One snapshot of the file's bytes serves the cache keys, the sheet names and the reader, so
-    cached and fresh sheets always come from the same version of the file; a fresh sheet's
-    entry is written as soon as it is parsed, while calamine is still loading the others.
+    cached and fresh sheets always come from the same version of the file; the fresh sheets'
+    entries are written once every sheet is parsed (by a child process on a large ledger).
     """
     path = check_xlsx_file(path)  # a file that is no workbook is refused here, with the reader's message
+    wait_detached()  # entries of an earlier load still being written
     try:
         package = path.read_bytes()
     except OSError as e:
@@ -195,13 +197,14 @@ def load_ledger(path) -> Ledger:
             reused[name] = entry
     wanted = [name for name in schema.INPUT_SHEETS if name not in reused]
     fresh: dict[str, tuple] = {}
+    entries: list[tuple] = []  # the fresh sheets' cache entries, written once all are parsed
 
     def parse_while_reading(name: str, sheet) -> None:  # overlaps calamine loading the next sheet
         if name not in parse.RECORD_SHEETS:
             return
         records, problems = fresh[name] = parse.parse_sheet(name, {name: sheet}, names)
         if name in keys and sheet.row_count >= MIN_ROWS_TO_CACHE and not sheet.refused:
-            _store_entry(folder, _entry_file(folder, path, name), keys[name], records, problems, sheet.headers)
+            entries.append((_entry_file(folder, path, name), keys[name], records, problems, sheet.headers))
         # its cells are records now: let them go (the header row still names cells)
         sheet.rows, sheet.columns = [], None
 
@@ -213,7 +216,18 @@ def load_ledger(path) -> Ledger:
     parsed = {name: (records, problems) for name, (records, problems, _h) in reused.items()}
     parsed.update(fresh)
     headers = {name: h for name, (_r, _p, h) in reused.items()}
-    return parse.parse_ledger(raw, parsed=parsed, sheet_names=names, headers=headers)
+    ledger = parse.parse_ledger(raw, parsed=parsed, sheet_names=names, headers=headers)
+    if entries:
+        # pickling a large ledger's entries takes a while: on Linux a child process writes them
+        # while this one goes on with the run (alongside.py); the next load waits for it first
+        rows = sum(len(entry[2]) for entry in entries)
+        detached(_store_entries, folder, entries, fork=rows >= WORTH_A_PROCESS)
+    return ledger
+
+
+def _store_entries(folder: Path, entries: list) -> None:
+    for entry in entries:
+        _store_entry(folder, *entry)
 
 
 def sheet_names(path, file_name: str = "") -> list[str]:

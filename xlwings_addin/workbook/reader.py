@@ -34,9 +34,11 @@ import logging
 import operator
 import posixpath
 import re
+import struct
 import unicodedata
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+import zlib
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -405,20 +407,105 @@ _F_PLAIN = re.compile(rb"<f[\s/>]")
 _SCAN_CHUNK = 4 << 20
 
 
-def _inflated(z: zipfile.ZipFile, part: str):
-    """The part's bytes in chunks, the next one inflated in a thread (zlib releases the GIL)
-    while the caller searches this one."""
-    with z.open(part) as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as ahead:
-        coming = ahead.submit(f.read, _SCAN_CHUNK)
-        while True:
-            chunk = coming.result()
-            if not chunk:
-                return
+_TAIL = 256  # each window repeats the end of the one before: an element cut by a chunk boundary is whole in the next
+
+# Anything a plain sheet's window may hold that asks for a closer look (RE2 syntax: no lookahead):
+# a row or cell not written ``<row r="…"`` / ``<c r="…"``, a 7-digit row, a column of two letters or
+# more (:data:`_ROW_ODD`, :data:`_CELL_ODD`), a formula (:data:`_F_PLAIN`), an error value, a merged range.
+_ODD_PLAIN = (r'<row (?:[^r]|r[^=]|r=[^"]|r="\d{7})|<c (?:[^r]|r[^=]|r=[^"]|r="[A-Z]{2})'
+              r'|<f[ \t\n\r\f\x0b/>]|t="e"|mergeCell')
+
+
+def _odd_search():
+    """A function window → does :data:`_ODD_PLAIN` match in it, run by Arrow's RE2 without the GIL
+    (pyarrow is there for fastexcel); None if pyarrow cannot be imported (the searches here do it all)."""
+    try:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except Exception:  # noqa: BLE001
+        return None
+
+    def odd(window: bytes) -> bool:
+        offsets = pa.py_buffer(np.array([0, len(window)], dtype=np.int64))
+        texts = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(window)])
+        return bool(pc.match_substring_regex(texts, _ODD_PLAIN)[0].as_py())
+    return odd
+
+
+def _windows(z: zipfile.ZipFile, part: str, package: bytes | None = None):
+    """The part's bytes as windows ``(data, overlap, odd)``: each window is the next chunk after the
+    last :data:`_TAIL` bytes of the window before (``overlap`` of them), the next window inflated
+    in a thread (zlib releases the GIL) while the caller searches this one.
+
+    With ``package`` (the file's bytes, when the caller holds them) a deflated part is inflated
+    straight from them, a megabyte of compressed data per zlib call, so that the thread holds no
+    GIL for the whole call (``ZipFile.open`` takes it back every few kilobytes, and waits for it
+    while the caller searches); the CRC is checked as zipfile checks it.  The thread then also
+    says whether the window holds anything of :data:`_ODD_PLAIN` (``odd``; None when not known):
+    a window of a plain sheet that holds none needs no search of the caller's.
+    """
+    deflated = _deflated_data(z, part, package) if package is not None else None
+    if deflated is None:
+        tail = b""
+        with z.open(part) as f, ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as ahead:
             coming = ahead.submit(f.read, _SCAN_CHUNK)
-            yield chunk
+            while True:
+                chunk = coming.result()
+                if not chunk:
+                    return
+                coming = ahead.submit(f.read, _SCAN_CHUNK)
+                data = tail + chunk if tail else chunk
+                yield data, len(tail), None
+                tail = data[-_TAIL:]
+    data, crc = deflated
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    step = _SCAN_CHUNK // 4  # compressed bytes per call (sheet XML deflates about 10:1)
+    odd = _odd_search()
+    state = {"crc": 0, "tail": b""}
+
+    def inflate(start: int):
+        piece = data[start:start + step]
+        out = inflater.decompress(piece) if piece else inflater.flush()
+        state["crc"] = zlib.crc32(out, state["crc"])
+        if not out:
+            return None
+        tail = state["tail"]
+        window = tail + out if tail else out
+        state["tail"] = window[-_TAIL:]
+        return window, len(tail), (odd(window) if odd is not None else None)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as ahead:
+        start = 0
+        coming = ahead.submit(inflate, start)
+        while coming is not None:
+            window = coming.result()
+            start += step
+            coming = ahead.submit(inflate, start) if start < len(data) + step else None
+            if window is not None:
+                yield window
+    if state["crc"] != crc or not inflater.eof:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {part!r}")
 
 
-def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
+def _deflated_data(z: zipfile.ZipFile, part: str, package: bytes):
+    """(a view of the part's deflated bytes in ``package``, its CRC), or None when it is stored
+    otherwise (not deflated, encrypted, a local header that does not add up): zipfile reads those."""
+    info = z.getinfo(part)
+    offset = info.header_offset
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or len(package) < offset + 30:
+        return None
+    header = package[offset:offset + 30]
+    if header[:4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = offset + 30 + name_length + extra_length
+    if start + info.compress_size > len(package):
+        return None
+    return memoryview(package)[start:start + info.compress_size], info.CRC
+
+
+def _scan_sheet(z: zipfile.ZipFile, part: str, package: bytes | None = None) -> SheetScan:
     """One streaming pass over the sheet XML: rough extent, formulas, error values, merged ranges.
 
     A sheet whose root element carries no namespace prefix (Excel, WPS, LibreOffice and
@@ -426,11 +513,9 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
     such a file needs; a prefixed one (``<x:worksheet>``) with the general expressions.
     """
     scan = SheetScan()
-    tail = b""
     first = True
     plain = False
-    for chunk in _inflated(z, part):
-        data = tail + chunk if tail else chunk
+    for data, overlap, odd in _windows(z, part, package):
         if first:
             first = False
             head = data[:4096]
@@ -439,10 +524,15 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
                                     f"/ENTITY 声明），程序拒绝读取；请从 备份 文件夹恢复")
             plain = bool(_PLAIN_ROOT.search(head)) and b":worksheet" not in head
             scan.a1_value = plain and _A1_VALUE.search(data, 0, 1 << 16) is not None
+        if plain and odd is False:  # nothing odd in it (see _ODD_PLAIN): the last row, one-letter columns
+            last = data.rfind(b'<row r="')
+            m = _ROW_FAST.match(data, last) if last >= 0 else None
+            scan.max_row = max(scan.max_row, int(m.group(1)) if m else 0)
+            scan.max_col = max(scan.max_col, 26 if b'<c r="' in data else 0)
+            continue
         max_row, max_col = _rough_extent(data, plain)
         scan.max_row = max(scan.max_row, max_row)
         scan.max_col = max(scan.max_col, max_col)
-        tail = data[-256:]
         if not scan.has_formulas:
             if plain:
                 scan.has_formulas = bool(_F_PLAIN.search(data))
@@ -453,7 +543,6 @@ def _scan_sheet(z: zipfile.ZipFile, part: str) -> SheetScan:
             scan.has_errors = True
         if b"mergeCell" in data:
             # a range split across chunks is found whole in the next window (tail overlap)
-            overlap = len(data) - len(chunk)  # the tail of the chunk before
             for m in _MERGE_RE.finditer(data):
                 if m.end() > overlap:
                     scan.merges.append(m.group(1).decode())
@@ -722,7 +811,7 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
             else:
                 opening = big.submit(book, 0)
                 small.submit(book, 1)  # ready by the time the first small sheet is scanned
-            early = {guess["name"]: _scan_sheet(z, guess["part"])} if guess is not None else {}
+            early = {guess["name"]: _scan_sheet(z, guess["part"], package)} if guess is not None else {}
             metas = [m for m in opening.result().sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet
                      and (wanted is None or m.name in wanted)]
             part_of = {m.name: (parts.get(m.name) or {}).get("part") for m in metas}
@@ -733,7 +822,7 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
             for meta in order:
                 part = part_of[meta.name]
                 scan = early.pop(meta.name) if meta.name in early and part else (
-                    _scan_sheet(z, part) if part else None)
+                    _scan_sheet(z, part, package) if part else None)
                 refused = _refused_sheet(z, meta, part, pc, scan) if scan is not None else None
                 loading = None
                 slot = 0 if meta is largest else 1
@@ -742,7 +831,15 @@ def _read_sheets(z, package: bytes, parts: dict, wanted, pc, clean: bool, on_she
                              and not scan.has_errors else None)
                     loading = workers[slot].submit(load, meta.name, slot, dates)
                 started[meta.name] = (meta, part, scan, refused, loading, slot)
-            for name in [m.name for m in order[1:]] + [m.name for m in order[:1]]:
+            # each sheet as soon as it is loaded (the small ones, then the largest, when they finish so):
+            # this thread turns one into a RawSheet (and the caller parses it) while the others load
+            waiting = [m.name for m in order[1:]] + [m.name for m in order[:1]]
+            while waiting:
+                name = next((n for n in waiting if started[n][4] is None or started[n][4].done()), None)
+                if name is None:
+                    wait([started[n][4] for n in waiting], return_when=FIRST_COMPLETED)
+                    continue
+                waiting.remove(name)
                 meta, part, scan, refused, loading, slot = started[name]
                 if refused is not None:
                     result[name] = refused
