@@ -107,13 +107,151 @@ class Alongside:
         self.cancel()
 
 
+
+class PartnerLost(Exception):
+    """The child process ended without saying what it was to say (an error, a signal, a kill)."""
+
+
+def _write_message(fd: int, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(len(data).to_bytes(8, "little") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise PartnerLost("the other process ended")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_message(fd: int):
+    size = int.from_bytes(_read_exactly(fd, 8), "little")
+    data = _read_exactly(fd, size)
+    try:
+        return pickle.loads(data)
+    except Exception as e:  # noqa: BLE001
+        raise PartnerLost(f"a damaged message ({e})") from None
+
+
+class Channel:
+    """One end of a two-way conversation between the two processes of a :class:`Partner`."""
+
+    def __init__(self, read_fd: int, write_fd: int):
+        self._read, self._write = read_fd, write_fd
+
+    def send(self, obj) -> None:
+        try:
+            _write_message(self._write, obj)
+        except OSError as e:  # the other end is closed: it ended
+            raise PartnerLost(str(e)) from None
+
+    def receive(self):
+        return _read_message(self._read)
+
+
+class Partner:
+    """``fn(channel, *args)`` in a forked child that talks with this process while both work.
+
+    Unlike :class:`Alongside` there is no fallback inside: the caller decides what to do when
+    :attr:`forked` is False or a call raises :class:`PartnerLost` (do the whole work itself).
+    The child's return value is its last message (:meth:`result`).
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args, fork: bool = True):
+        self._pid = None
+        self.channel: Channel | None = None
+        if not (fork and can_fork()):
+            return
+        try:
+            down = os.pipe()  # this process → the child
+            up = os.pipe()  # the child → this process
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (*down, *up):
+                os.close(fd)
+            return
+        if pid == 0:
+            code = 1
+            try:
+                os.close(down[1])
+                os.close(up[0])
+                channel = Channel(down[0], up[1])
+                channel.send(("result", fn(channel, *args)))
+                code = 0
+            except BaseException:  # noqa: BLE001 — the parent sees PartnerLost and does the work itself
+                pass
+            finally:
+                os._exit(code)
+        os.close(down[0])
+        os.close(up[1])
+        self._pid = pid
+        self.channel = Channel(up[0], down[1])
+
+    @property
+    def forked(self) -> bool:
+        return self._pid is not None
+
+    def result(self):
+        """The child's return value (PartnerLost if it ended otherwise)."""
+        if self.channel is None:
+            raise PartnerLost("no child process")
+        try:
+            kind, value = self.channel.receive()
+        except BaseException:
+            self.cancel()
+            raise
+        self._close(wait=True)  # it has said its last: it is leaving
+        if kind != "result":
+            raise PartnerLost("the child said something else at the end")
+        return value
+
+    def cancel(self) -> None:
+        """Close the conversation and reap the child, stopping it if it still runs."""
+        self._close(wait=False)
+
+    def _close(self, wait: bool) -> None:
+        if self._pid is None:
+            return
+        pid, channel = self._pid, self.channel
+        self._pid, self.channel = None, None
+        for fd in (channel._read, channel._write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if not wait:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return  # it had ended
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os.waitpid(pid, 0)
+
+    def __enter__(self) -> "Partner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+
 _detached: list[int] = []  # children doing work whose result nobody waits for (cache entries)
 
 
 def detached(fn: Callable[..., Any], *args, fork: bool = True) -> bool:
     """Run ``fn(*args)`` in a forked child nobody waits for (when ``fork`` and :func:`can_fork`),
-    else here; True if a child took it.  The child is reaped by :func:`wait_detached` (called
-    before the next such work, and when the program ends)."""
+    else here; True if a child took it.  The child runs at the lowest priority, on a core the
+    command leaves idle (while it writes its output, say), not on one the command's own work
+    needs.  It is reaped by :func:`wait_detached` (called before the next such work, and when the
+    program ends)."""
     if fork and can_fork():
         reap_detached()
         try:
@@ -122,6 +260,7 @@ def detached(fn: Callable[..., Any], *args, fork: bool = True) -> bool:
             pid = None
         if pid == 0:
             try:
+                os.nice(19)
                 fn(*args)
             finally:
                 os._exit(0)

@@ -103,6 +103,11 @@ def arrears_of(unit: Unit, account: UnitAccount, as_of: dt.date) -> Arrears | No
     )
 
 
+def arrears_order(line: Arrears) -> tuple:
+    """The order of 欠费明细: owners first then developer-held, each by amount owed (largest first)."""
+    return line.unit.developer_held, -(line.principal + line.late_fee), line.unit.room
+
+
 def arrears_list(units, allocation: AllocationResult) -> list[Arrears]:
     """Owing units, owners first then developer-held, each by amount owed (largest first)."""
     out = []
@@ -110,7 +115,7 @@ def arrears_list(units, allocation: AllocationResult) -> list[Arrears]:
         line = arrears_of(unit, allocation.accounts[unit.room], allocation.as_of)
         if line is not None:
             out.append(line)
-    out.sort(key=lambda a: (a.unit.developer_held, -(a.principal + a.late_fee), a.unit.room))
+    out.sort(key=arrears_order)
     return out
 
 
@@ -186,5 +191,10 @@ def is_debtor(line: Arrears | None) -> bool:
 def debtors(units, allocation: AllocationResult, lines: list[Arrears] | None = None) -> Debtors:
     """The owing households as of ``allocation.as_of`` (see :class:`Debtors`)."""
     lines = arrears_list(units, allocation) if lines is None else lines
-    return Debtors(allocation.as_of, tuple(a for a in lines if is_debtor(a)),
+    return debtors_among(lines, allocation.as_of)
+
+
+def debtors_among(lines: list[Arrears], as_of: dt.date) -> Debtors:
+    """The owing households among the arrears lines of ``as_of``."""
+    return Debtors(as_of, tuple(a for a in lines if is_debtor(a)),
                    tuple(a for a in lines if not is_debtor(a) and a.late_fee > 0))

@@ -553,6 +553,29 @@ def _settle_discounts(credits: list, targets: list[_Charge], day: dt.date) -> No
 
 def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
     """Every unit's account as of ``as_of``."""
+    prepared = prepare_allocation(ledger, as_of)
+    accounts, problems = allocate_units(prepared, ledger.units)
+    return AllocationResult(as_of, accounts, tuple(prepared.problems) + tuple(problems))
+
+
+@dataclass(frozen=True)
+class PreparedAllocation:
+    """What every unit's replay shares: the effective payments (reversals applied) and charges (credit
+    notes netted) grouped by room, and the problems met doing so (before any unit's)."""
+
+    ledger: Ledger
+    as_of: dt.date
+    problems: tuple
+    charges_by_room: dict
+    payments_by_room: dict
+    refunds_by_room: dict
+    waivers_by_room: dict
+    items: dict
+    late_fee_items: frozenset
+    reference_rate: Decimal
+
+
+def prepare_allocation(ledger: Ledger, as_of: dt.date) -> PreparedAllocation:
     problems: list[Problem] = []
     # a reversal dated after as_of does not undo its receipt in the as_of view
     payments, reversal_problems = net_reversals([p for p in ledger.payments if p.paid_on <= as_of])
@@ -566,21 +589,32 @@ def allocate(ledger: Ledger, as_of: dt.date) -> AllocationResult:
     refunds_by_room = defaultdict(list)
     for r in ledger.refunds:
         refunds_by_room[r.room].append(r)
-    items = ledger.item_by_code() if ledger.campaigns else {}
     waivers_by_room = defaultdict(list)
     for w in ledger.waivers:
         waivers_by_room[w.room].append(w)
-    late_fee_items = {i.code for i in ledger.items if i.late_fee}
+    return PreparedAllocation(ledger, as_of, tuple(problems), charges_by_room, payments_by_room, refunds_by_room,
+                              waivers_by_room, ledger.item_by_code() if ledger.campaigns else {},
+                              frozenset(i.code for i in ledger.items if i.late_fee),
+                              court_reference_rate(ledger.settings.lpr))
+
+
+def allocate_units(prepared: PreparedAllocation, units) -> tuple[dict, list[Problem]]:
+    """The accounts of ``units`` (room → UnitAccount, in their order) and the problems of their
+    replays, in that order: any part of the units, so that parts can be replayed apart."""
+    ledger, as_of = prepared.ledger, prepared.as_of
+    problems: list[Problem] = []
     accounts = {}
-    reference_rate = court_reference_rate(ledger.settings.lpr)
-    for unit in ledger.units:
+    charges_by_room, payments_by_room = prepared.charges_by_room, prepared.payments_by_room
+    waivers_by_room, refunds_by_room = prepared.waivers_by_room, prepared.refunds_by_room
+    items, late_fee_items, reference_rate = prepared.items, prepared.late_fee_items, prepared.reference_rate
+    for unit in units:
         room = unit.room
         accounts[room] = allocate_unit(room, charges_by_room.get(room, []), payments_by_room.get(room, []),
                                        waivers_by_room.get(room, []), ledger.settings, late_fee_items, as_of,
                                        problems, refunds_by_room.get(room, ()),
                                        (unit, items, ledger.campaigns) if ledger.campaigns else None,
                                        reference_rate=reference_rate)
-    return AllocationResult(as_of, accounts, tuple(problems))
+    return accounts, problems
 
 
 def _net_credit_notes(charges, problems: Optional[list] = None) -> list[Charge]:

@@ -22,7 +22,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..ledger.money import ZERO
 from ..ledger.periods import Period
@@ -103,7 +103,8 @@ def _natural(text: str):
 
 
 def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Optional[Iterable[Period]] = None,
-                     scopes: Optional[dict[str, dict]] = None, as_of: Optional[dt.date] = None) -> list[RateRow]:
+                     scopes: Optional[dict[str, dict]] = None, as_of: Optional[dt.date] = None,
+                     share: Optional[Callable] = None) -> list[RateRow]:
     """Rate rows for each period (default: every billed period started by as_of) and scope.
 
     ``as_of`` (default: the allocation's) may be earlier than the allocation's
@@ -115,8 +116,43 @@ def collection_rates(ledger: Ledger, allocation: AllocationResult, periods: Opti
     charge is added once to its (period, scope list) group; each scope's figures are the sum of
     the groups that name it, and its units the union of theirs.  Decimal sums are exact, so the
     grouping changes no figure.
+
+    ``share``: the allocation holds only a part of the units (a shard; the rest are summed by
+    another process, see jobs/ledger.py), and the rows of this part are to be added to the other
+    parts' rows.  ``share(periods, cycles)`` is called once every charge is read, with the periods
+    met (by default: those started by the day that have a charge) and the billing cycles seen; it
+    returns those of every part, so that each part counts its charges as arrears of every period
+    of the whole estate.  Every (period, scope) row is then given, empty or not, in the same order
+    in every part: :func:`add_rate_rows` adds the parts' rows into the estate's.
     """
-    return _rate_rows(ledger, allocation, periods, scopes, as_of)[0]
+    return _rate_rows(ledger, allocation, periods, scopes, as_of, share=share)[0]
+
+
+def add_rate_rows(parts: list[list[RateRow]]) -> list[RateRow]:
+    """The rows of the whole estate from the rows of its parts (each from ``collection_rates(…, share=…)``).
+
+    The parts hold disjoint units (each unit's charges are in its own account), so every figure
+    adds, the unit counts too; a row empty in the sum (no 应收, no 期初欠费) is left out, as it is
+    when the estate is summed at once.
+    """
+    if len({len(rows) for rows in parts}) > 1:
+        raise ValueError("rate rows of the parts do not line up")
+    out = []
+    for rows in zip(*parts):
+        first = rows[0]
+        if any((r.period, r.scope, r.as_of) != (first.period, first.scope, first.as_of) for r in rows):
+            raise ValueError("rate rows of the parts do not line up")
+        total = RateRow(
+            first.period, first.scope, first.as_of,
+            receivable=sum((r.receivable for r in rows), ZERO), cash=sum((r.cash for r in rows), ZERO),
+            waived=sum((r.waived for r in rows), ZERO), prepaid=sum((r.prepaid for r in rows), ZERO),
+            opening_arrears=sum((r.opening_arrears for r in rows), ZERO),
+            arrears_collected=sum((r.arrears_collected for r in rows), ZERO),
+            units_paid=sum(r.units_paid for r in rows), units_billed=sum(r.units_billed for r in rows),
+            discount=sum((r.discount for r in rows), ZERO))
+        if total.receivable or total.opening_arrears:
+            out.append(total)
+    return out
 
 
 def rates_and_cuts(ledger: Ledger, allocation: AllocationResult, cuts: Iterable[tuple[Period, dt.date]],
@@ -142,7 +178,10 @@ def rates_and_cuts(ledger: Ledger, allocation: AllocationResult, cuts: Iterable[
 
 def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[Iterable[Period]],
                scopes: Optional[dict[str, dict]], as_of: Optional[dt.date], cuts: Iterable = (),
-               cut_scopes: Optional[dict[str, dict]] = None, main: bool = True) -> tuple[list, list]:
+               cut_scopes: Optional[dict[str, dict]] = None, main: bool = True,
+               share: Optional[Callable] = None) -> tuple[list, list]:
+    if share is not None and (periods is not None or cuts or not main):
+        raise ValueError("only the default rows (every period started by the day) are summed in parts")
     t = as_of or allocation.as_of
     scopes = scopes if scopes is not None else scopes_of(ledger)
     cuts = list(cuts)
@@ -307,6 +346,14 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
                     add_receivable(cells[g][cut], s.settlements, until, room, amount, pf)
             last_needed = t if amount - settled > 0 else last_day
             candidates.append((g, s, amount, last_needed, info[2]))
+    if share is not None:  # the periods and cycles of every part: each has a row (slot) here too
+        shared_periods, shared_cycles = share(sorted(discovered), cycles)
+        cycles = set(shared_cycles)
+        for p in shared_periods:
+            if p not in discovered:
+                discovered[p] = None
+                if (p, t) not in slot_of:
+                    new_slot(p)
     if _one_cycle(cycles):  # a later period starts after this charge's own ends: only those open past it
         candidates = [candidate for candidate in candidates if candidate[3] > candidate[4]]
 
@@ -370,7 +417,7 @@ def _rate_rows(ledger: Ledger, allocation: AllocationResult, periods: Optional[I
                 rooms_billed |= cell[7]
                 rooms_unpaid |= cell[8]
             receivable, cash, prepaid, waived, discount, opening, arrears = total
-            if not receivable and not opening:
+            if not receivable and not opening and share is None:  # (a part's rows are all given)
                 continue
             out.append(RateRow(p, label, day, receivable, cash, waived, prepaid, opening, arrears,
                                len(rooms_billed - rooms_unpaid), len(rooms_billed), discount))

@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .raw import column_letter
@@ -86,9 +87,11 @@ MAX_COLUMN_WIDTH = 60  # longer texts wrap inside the column (see wrapped_column
 
 def is_note_row(row: list) -> bool:
     """A row holding one text in column A that is a :class:`Note` (or a long sentence)."""
-    values = [v for v in row if v is not None and v != ""]
-    if len(values) != 1 or not row or not isinstance(row[0], str) or row[0] != values[0]:
+    if not row or not isinstance(row[0], str) or row[0] == "":
         return False
+    for value in islice(row, 1, None):  # every other cell blank (a data row fails at its second cell)
+        if value is not None and value != "":
+            return False
     return isinstance(row[0], Note) or _width_of(row[0]) > NOTE_MIN_WIDTH
 
 
@@ -166,6 +169,8 @@ _WIDE_CHAR = re.compile("[\u2e80-\U0010ffff]")
 
 def _width_of(text: str) -> int:
     """Display width: CJK / full-width characters (above U+2E7F) count 2, others 1."""
+    if text.isascii():  # (figures, dates, room numbers: no wide character)
+        return len(text)
     return len(text) + len(_WIDE_CHAR.findall(text))
 
 
