@@ -243,7 +243,11 @@ class Partner:
     def __exit__(self, *exc) -> None:
         self.cancel()
 
-_detached: list[int] = []  # children doing work whose result nobody waits for (cache entries)
+# children doing work whose result nobody waits for (cache entries): (pid, the work's arguments).  The
+# arguments are kept here until the child is reaped: freeing them would write to (decrement the
+# counts of) objects the child is reading, and every page so written is copied — measured: 0.17 s
+# after a 5,000-unit load, where freeing them without a child costs 0.05 s.
+_detached: list[tuple[int, tuple]] = []
 
 
 def detached(fn: Callable[..., Any], *args, fork: bool = True) -> bool:
@@ -267,7 +271,7 @@ def detached(fn: Callable[..., Any], *args, fork: bool = True) -> bool:
         if pid:
             if not _detached:
                 atexit.register(wait_detached)
-            _detached.append(pid)
+            _detached.append((pid, args))
             return True
     fn(*args)
     return False
@@ -275,19 +279,19 @@ def detached(fn: Callable[..., Any], *args, fork: bool = True) -> bool:
 
 def reap_detached() -> None:
     """Reap the detached children that have finished (none is waited for)."""
-    for pid in list(_detached):
+    for entry in list(_detached):
         try:
-            done, _status = os.waitpid(pid, os.WNOHANG)
+            done, _status = os.waitpid(entry[0], os.WNOHANG)
         except ChildProcessError:
-            done = pid
+            done = entry[0]
         if done:
-            _detached.remove(pid)
+            _detached.remove(entry)
 
 
 def wait_detached() -> None:
     """Wait until every detached child has finished (its files are written)."""
     while _detached:
-        pid = _detached.pop()
+        pid, _args = _detached.pop()
         try:
             os.waitpid(pid, 0)
         except ChildProcessError:

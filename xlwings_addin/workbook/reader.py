@@ -473,17 +473,27 @@ def _windows(z: zipfile.ZipFile, part: str, package: bytes | None = None):
         tail = state["tail"]
         window = tail + out if tail else out
         state["tail"] = window[-_TAIL:]
-        return window, len(tail), (odd(window) if odd is not None else None)
+        return window, len(tail)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as ahead:
+    # a pipeline: one thread inflates window k+2 while another checks window k+1 and the caller
+    # searches window k (three windows of about 13 MB at most)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as ahead, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="check") as checker:
         start = 0
         coming = ahead.submit(inflate, start)
-        while coming is not None:
-            window = coming.result()
-            start += step
-            coming = ahead.submit(inflate, start) if start < len(data) + step else None
-            if window is not None:
-                yield window
+        pending: list = []  # (window, overlap, its check) in order
+        while coming is not None or pending:
+            if coming is not None:
+                got = coming.result()
+                start += step
+                coming = ahead.submit(inflate, start) if start < len(data) + step else None
+                if got is not None:
+                    pending.append((*got, checker.submit(odd, got[0]) if odd is not None else None))
+                if coming is not None and len(pending) < 2:
+                    continue
+            if pending:
+                window, overlap, check = pending.pop(0)
+                yield window, overlap, (check.result() if check is not None else None)
     if state["crc"] != crc or not inflater.eof:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {part!r}")
 

@@ -192,6 +192,11 @@ def _kind_for(value, kind: str | None) -> str | None:
 def cell_xml(ref: str, value, style: int, p: str = "") -> str:
     """One ``<c>`` element (``p`` = namespace prefix of the sheet, usually '')."""
     s = f' s="{style}"' if style else ""
+    cls = value.__class__
+    if cls is Decimal and value.is_finite():  # (the most common cells first: money, whole numbers)
+        return f'<{p}c r="{ref}"{s}><{p}v>{value:f}</{p}v></{p}c>'
+    if cls is int:
+        return f'<{p}c r="{ref}"{s}><{p}v>{value}</{p}v></{p}c>'
     if value is None:
         return f'<{p}c r="{ref}"{s}/>' if style else ""
     if isinstance(value, Formula):
@@ -255,8 +260,11 @@ def column_widths(out: SheetOutput) -> list[int]:
         if is_note_row(row):
             continue
         for i, value in enumerate(row):
-            if value is not None:
-                data[i] = max(data[i], _width_of(_display_text(value)))
+            # (a column already at the cap stays there; a text measures at most two units a character)
+            if value is not None and data[i] < MAX_COLUMN_WIDTH:
+                text = _display_text(value)
+                if 2 * len(text) > data[i]:
+                    data[i] = max(data[i], _width_of(text))
     widths = []
     for i in range(ncols):
         h = _width_of(headers[i]) if i < len(headers) else 0
@@ -288,7 +296,11 @@ def wrapped_columns(out: SheetOutput, widths: list[int]) -> set[int]:
         if is_note_row(row):
             continue
         for i, value in enumerate(row):
-            if isinstance(value, str) and i < len(widths) and _width_of(value) + 2 > widths[i]:
+            if i in wide or i >= len(widths) or not isinstance(value, str):
+                continue
+            # a text measures at least one unit a character, at most two: most are decided by their length
+            n = len(value)
+            if n + 2 > widths[i] or (2 * n + 2 > widths[i] and _width_of(value) + 2 > widths[i]):
                 wide.add(i)
     return wide
 
@@ -315,6 +327,8 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
         parts.append(f'<row r="1"{ht}>' + "".join(cell_xml(f"{letters[i]}1", h, head_style)
                                                 for i, h in enumerate(headers)) + "</row>")
     merges = []
+    cell_formats = out.cell_formats
+    style_of: dict = {}
     for r, row in enumerate(out.rows, start=2):
         if ncols > 1 and is_note_row(row):
             style = styles.text_index(wrap=True)
@@ -326,10 +340,18 @@ def sheet_xml(out: SheetOutput, styles: _Styles) -> tuple[str, bool]:
         for i, value in enumerate(row):
             if value is None:
                 continue
-            if isinstance(value, Formula):
+            cls = value.__class__
+            if cls is Formula:
                 has_formulas = True
-            kind = _kind_for(value, out.cell_formats.get((r - 2, i), kinds[i]))
-            style = styles.text_index(wrap=True, kind=kind, top=False) if i in wrapped else styles.index(kind)
+                cls = value.value.__class__
+            column_kind = cell_formats.get((r - 2, i), kinds[i]) if cell_formats else kinds[i]
+            # a cell's style depends only on its value's type, its column's format and wrapping
+            key = (cls, column_kind, i in wrapped)
+            style = style_of.get(key)
+            if style is None:
+                kind = _kind_for(value, column_kind)
+                style = style_of[key] = (styles.text_index(wrap=True, kind=kind, top=False) if key[2]
+                                         else styles.index(kind))
             cells.append(cell_xml(f"{letters[i]}{r}", value, style))
         ht = row_height(row, widths, wrapped) if wrapped else None
         if ht:
