@@ -257,9 +257,12 @@ def _xml_ref(m) -> str:
     return chr(int(ref[2:], 16) if ref[1] in "xX" else int(ref[1:]))
 
 
+_PLAIN_SST_ROOT = re.compile(rb"<sst\s[^>]*xmlns=\"" + re.escape(NS_MAIN.encode()) + rb"\"")
+
+
 def _plain_table(data: bytes) -> bool:
     """Is this sharedStrings.xml written plainly enough for the regular-expression readers?"""
-    return bool(re.search(rb"<sst\s[^>]*xmlns=\"" + NS_MAIN.encode() + rb"\"", data[:4096])) and not (
+    return bool(_PLAIN_SST_ROOT.search(data, 0, 4096)) and not (
         b"<rPh" in data or b"<!" in data[100:] or b"\r" in data or b"<si " in data or b"<si/>" in data)
 
 
@@ -313,7 +316,10 @@ class SharedStringLookup:
         if part is None:
             return []
         data = z.read(part)
-        if not _plain_table(data):
+        # what would shift the items' numbering (an item written <si …> or <si/>, a comment or CDATA)
+        # is looked for in the whole table; phonetic runs and carriage returns in the items read
+        if (not _PLAIN_SST_ROOT.search(data, 0, 4096) or b"<si " in data or b"<si/>" in data
+                or data.find(b"<!", 100) >= 0):
             return shared_strings(z)
         items = data.split(b"<si>")[1:]
         if not items or len(items) != data.count(b"</si>"):
@@ -330,6 +336,8 @@ class SharedStringLookup:
     def __getitem__(self, index: int) -> str:
         if index not in self._texts:
             item = self._items[index]
+            if b"<rPh" in item or b"\r" in item:  # not plain (see _plain_table): the XML parser reads it
+                return shared_strings(self._z)[index]
             text = _item_text(item[:item.find(b"</si>")])
             if text is None:
                 return shared_strings(self._z)[index]  # not well-formed: the XML parser says so
