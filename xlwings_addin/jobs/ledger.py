@@ -13,7 +13,7 @@ import operator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from ..ledger import schema
 from ..engine.aging import (AGING_NOTE, DEBTOR_DEFINITION, arrears_list, arrears_order, debtors, debtors_among,
@@ -397,8 +397,10 @@ def _child_half(channel, ledger: Ledger, prepared: PreparedAllocation, units) ->
 _FIRST_HALF = 0.46
 
 
-def _run_parts(ledger: Ledger, as_of: dt.date) -> tuple[list, list, dict, list, Decimal]:
-    """(the allocation's problems, arrears lines, 欠费明细 rows by room, 收缴率 rows, 预存退款) of the estate.
+def _run_parts(ledger: Ledger, as_of: dt.date, meanwhile: Callable[[], Any]) -> tuple:
+    """(the allocation's problems, arrears lines, 欠费明细 rows by room, 收缴率 rows, 预存退款, what
+    ``meanwhile()`` gave) of the estate; ``meanwhile`` is work that needs none of the replays, done
+    while the child (if any) hands its half over.
 
     Each unit's account is replayed on its own, so on a large estate (Linux) the units are replayed
     in two halves at once: the second half by a forked child (alongside.py) that hands back only
@@ -422,22 +424,27 @@ def _run_parts(ledger: Ledger, as_of: dt.date) -> tuple[list, list, dict, list, 
                     return both
                 try:
                     mine = _run_part(ledger, prepared, units[:half], share)
+                    other = meanwhile()
                     theirs = partner.result()
                 except PartnerLost:
                     pass  # the child ended without its half: the whole estate is replayed here
                 else:
                     return (list(prepared.problems) + mine.problems + theirs.problems,
                             sorted(mine.lines + theirs.lines, key=arrears_order), {**mine.rows, **theirs.rows},
-                            add_rate_rows([mine.rate_rows, theirs.rate_rows]), mine.refunded + theirs.refunded)
+                            add_rate_rows([mine.rate_rows, theirs.rate_rows]), mine.refunded + theirs.refunded,
+                            other)
     whole = _run_part(ledger, prepared, units)
-    return list(prepared.problems) + whole.problems, whole.lines, whole.rows, whole.rate_rows, whole.refunded
+    return (list(prepared.problems) + whole.problems, whole.lines, whole.rows, whole.rate_rows, whole.refunded,
+            meanwhile())
 
 
 def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
-    allocation_problems, lines, rows, rate_rows, refunded = _run_parts(ledger, as_of)
-    held, deposit_problems = deposits_held(ledger, as_of) if ledger.deposits else ([], [])
-    problems = (list(ledger.problems) + date_problems(ledger, as_of) + point_at_cells(ledger, allocation_problems)
-                + deposit_problems)
+    def meanwhile():  # what needs no replay: the dates' problems and the deposits held
+        return date_problems(ledger, as_of), (deposits_held(ledger, as_of) if ledger.deposits else ([], []))
+
+    allocation_problems, lines, rows, rate_rows, refunded, (dates, (held, deposit_problems)) = _run_parts(
+        ledger, as_of, meanwhile)
+    problems = list(ledger.problems) + dates + point_at_cells(ledger, allocation_problems) + deposit_problems
     changes = Changes("刷新欠费", problems=problems)
     changes.replace[schema.ARREARS] = _arrears_sheet(ledger.settings, as_of, lines, rows)
     changes.replace[schema.RATES] = rates_sheet(rate_rows, as_of)
