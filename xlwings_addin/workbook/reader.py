@@ -305,8 +305,10 @@ def _plain_shared_strings(data: bytes) -> list[str] | None:
 class SharedStringLookup:
     """A few shared strings by index without reading the whole table (a header row's cells).
 
-    Splits a plainly written sharedStrings.xml at ``<si>`` (at C speed) and reads only the
-    items asked for; indexing and ``len`` behave as on the list :func:`shared_strings` gives.
+    Finds the asked-for items of a plainly written sharedStrings.xml by searching for their
+    ``<si>`` (at C speed, from the nearer end: a sheet's header texts are often the table's last
+    items) and reads only those; indexing and ``len`` behave as on the list :func:`shared_strings`
+    gives.
     """
 
     @classmethod
@@ -318,27 +320,42 @@ class SharedStringLookup:
         data = z.read(part)
         # what would shift the items' numbering (an item written <si …> or <si/>, a comment or CDATA)
         # is looked for in the whole table; phonetic runs and carriage returns in the items read
-        if (not _PLAIN_SST_ROOT.search(data, 0, 4096) or b"<si " in data or b"<si/>" in data
-                or data.find(b"<!", 100) >= 0):
+        count = data.count(b"<si>")
+        if (not _PLAIN_SST_ROOT.search(data, 0, 4096) or not count or data.count(b"<si") != count
+                or data.count(b"</si>") != count or data.find(b"<!", 100) >= 0):
             return shared_strings(z)
-        items = data.split(b"<si>")[1:]
-        if not items or len(items) != data.count(b"</si>"):
-            return shared_strings(z)
-        return cls(items, z)
+        return cls(data, count, z)
 
-    def __init__(self, items: list[bytes], z: zipfile.ZipFile):
-        self._items, self._z = items, z
+    def __init__(self, data: bytes, count: int, z: zipfile.ZipFile):
+        self._data, self._count, self._z = data, count, z
         self._texts: dict[int, str] = {}
 
     def __len__(self) -> int:
-        return len(self._items)
+        return self._count
+
+    def _item(self, index: int) -> bytes:
+        data, n = self._data, self._count
+        if not 0 <= index < n:
+            raise IndexError(index)
+        if index < n // 2:
+            pos = -1
+            for _ in range(index + 1):
+                pos = data.find(b"<si>", pos + 1)
+        else:
+            pos = len(data)
+            for _ in range(n - index):
+                pos = data.rfind(b"<si>", 0, pos)
+        end = data.find(b"</si>", pos)
+        return data[pos + 4:end if end >= 0 else len(data)]
 
     def __getitem__(self, index: int) -> str:
+        if index < 0:
+            index += self._count
         if index not in self._texts:
-            item = self._items[index]
-            if b"<rPh" in item or b"\r" in item:  # not plain (see _plain_table): the XML parser reads it
-                return shared_strings(self._z)[index]
-            text = _item_text(item[:item.find(b"</si>")])
+            item = self._item(index)
+            if b"<rPh" in item or b"\r" in item or b"<si>" in item:  # not plain (see _plain_table)
+                return shared_strings(self._z)[index]  # the XML parser reads it
+            text = _item_text(item)
             if text is None:
                 return shared_strings(self._z)[index]  # not well-formed: the XML parser says so
             self._texts[index] = text
