@@ -1,20 +1,21 @@
-"""Work done alongside: a pure computation run in a forked child process while this one goes on.
+"""Work done alongside: a forked child process takes part of a command's work while this one goes on.
 
-A cold ``feebook run`` on a large estate spends over a second in pure-Python engine work on one
-core while the machine's other core idles.  Some of that work is independent once the
-allocation is made — the 收缴率 rows need the allocation, not the 欠费明细 — so a child process
-computes them while this process goes on with the rest.
+A cold ``feebook run`` on a large estate spends over a second in pure-Python engine work, and a
+Python process uses one core at a time.  Each unit's account is replayed on its own, so a child
+process can replay half of the units while this one replays the other half
+(:class:`Partner`: the two talk through pipes while they work, see jobs/ledger.py); and the parse
+cache's entries can be pickled and written by a child nobody waits for (:func:`detached`).
 
-``fork`` gives the child this process's memory as it is (copy-on-write): the ledger and the
-allocation are not pickled on the way in; only the result (a few hundred rows) comes back,
-pickled, through a pipe.  The function must be pure (no files written, nothing printed).
+``fork`` gives the child this process's memory as it is (copy-on-write): the ledger is not
+pickled on the way in; only what the child has to say (a few thousand rows) comes back, pickled.
+What a child runs must be pure (no files written but its own, nothing printed).
 
 Only on Linux: fork is absent on Windows (where Excel runs the add-in) and unsafe with macOS's
 system frameworks.  Elsewhere, when ``FEEBOOK_FORK=0``, when the caller judges the work too
-small to be worth a process, or when the fork fails, the function simply runs in this process
-when its result is asked for.  A child that fails in any way (an exception, a signal, a result
-that does not unpickle) changes nothing either: the function then runs here, so the result —
-or the exception — is exactly the one of running it here.
+small to be worth a process (:data:`WORTH_A_PROCESS`), or when the fork fails, the caller does
+the work itself; and a child that fails in any way (an exception, a signal, a message that does
+not unpickle) raises :class:`PartnerLost` here, and the caller then does the whole work itself:
+a child can change when a result is ready, never what it is.
 """
 from __future__ import annotations
 
@@ -31,81 +32,6 @@ WORTH_A_PROCESS = 20_000
 
 def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and os.environ.get("FEEBOOK_FORK", "1") != "0"
-
-
-class Alongside:
-    """``fn(*args)`` computed in a forked child (when ``fork`` and :func:`can_fork`); :meth:`result` gives it."""
-
-    def __init__(self, fn: Callable[..., Any], *args, fork: bool = True):
-        self._fn, self._args = fn, args
-        self._pid = self._fd = None
-        if not (fork and can_fork()):
-            return
-        try:
-            read_end, write_end = os.pipe()
-        except OSError:
-            return
-        try:
-            pid = os.fork()
-        except OSError:  # no memory or process slot for a child: compute here
-            os.close(read_end)
-            os.close(write_end)
-            return
-        if pid == 0:  # the child: compute, hand the pickled result over, leave without cleanup handlers
-            code = 1
-            try:
-                os.close(read_end)
-                data = pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(data)
-                code = 0
-            except BaseException:  # noqa: BLE001 — the parent computes it again and meets the error itself
-                pass
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        self._pid, self._fd = pid, read_end
-
-    @property
-    def forked(self) -> bool:
-        return self._pid is not None
-
-    def result(self):
-        """The function's result: the child's, else computed here (its exception raised here)."""
-        if self._pid is not None:
-            pid, fd = self._pid, self._fd
-            self._pid = self._fd = None
-            data = b""
-            try:
-                with os.fdopen(fd, "rb") as f:
-                    data = f.read()
-            finally:
-                status = os.waitpid(pid, 0)[1]
-            if status == 0 and data:
-                try:
-                    return pickle.loads(data)
-                except Exception:  # noqa: BLE001 — a damaged result: compute it here
-                    pass
-        return self._fn(*self._args)
-
-    def cancel(self) -> None:
-        """The result is no longer wanted (the caller failed): stop the child and reap it."""
-        if self._pid is not None:
-            pid, fd = self._pid, self._fd
-            self._pid = self._fd = None
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            os.close(fd)
-            os.waitpid(pid, 0)
-
-    def __enter__(self) -> "Alongside":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.cancel()
-
 
 
 class PartnerLost(Exception):

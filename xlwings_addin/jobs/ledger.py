@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..ledger import schema
-from ..engine.aging import (AGING_NOTE, DEBTOR_DEFINITION, arrears_list, arrears_order, debtors, debtors_among,
-                            is_debtor)
+from ..engine.aging import AGING_NOTE, DEBTOR_DEFINITION, arrears_list, arrears_order, debtors_among, is_debtor
 from ..engine.allocation import AllocationResult, PreparedAllocation, allocate, allocate_units, prepare_allocation
 from ..engine.billing import bill_period
 from ..engine.deposits import deposit_summary, deposits_held
@@ -506,11 +505,10 @@ def refresh_after_posting(ledger: Ledger, changes: Changes, as_of: dt.date) -> C
                     payments=tuple(ledger.payments) + tuple(p for p in paid if p.channel != schema.REFUND),
                     refunds=tuple(ledger.refunds) + tuple(p for p in paid if p.channel == schema.REFUND))
     day = max([as_of] + [r["收款日期"] for r in rows if isinstance(r.get("收款日期"), dt.date)])
-    allocation = allocate(after, day)
-    lines = arrears_list(after.units, allocation)
-    changes.replace[schema.ARREARS] = arrears_sheet(after, allocation, lines)
-    changes.replace[schema.RATES] = rates_sheet(collection_rates(after, allocation))
-    changes.summary.append(f"已同时刷新“欠费明细”“收缴率”：{debtors(after.units, allocation, lines).text()}")
+    _problems, lines, arrears_rows, rate_rows, _refunded, _ = _run_parts(after, day, lambda: None)
+    changes.replace[schema.ARREARS] = _arrears_sheet(after.settings, day, lines, arrears_rows)
+    changes.replace[schema.RATES] = rates_sheet(rate_rows)
+    changes.summary.append(f"已同时刷新“欠费明细”“收缴率”：{debtors_among(lines, day).text()}")
     return changes
 
 
