@@ -197,6 +197,13 @@ def cell_xml(ref: str, value, style: int, p: str = "") -> str:
         return f'<{p}c r="{ref}"{s}><{p}v>{value:f}</{p}v></{p}c>'
     if cls is int:
         return f'<{p}c r="{ref}"{s}><{p}v>{value}</{p}v></{p}c>'
+    if cls is str and value.isprintable() and "_x" not in value and len(value) <= MAX_CELL_TEXT:
+        # (no character XML forbids — printable text holds none — and nothing Excel would read as an
+        # escape: the text as the general path below writes it, without its searches)
+        space = ' xml:space="preserve"' if value != value.strip() else ""
+        if "&" in value or "<" in value or ">" in value or '"' in value:
+            value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+        return f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{value}</{p}t></{p}is></{p}c>'
     if value is None:
         return f'<{p}c r="{ref}"{s}/>' if style else ""
     if isinstance(value, Formula):
