@@ -45,7 +45,6 @@ from python_calamine import CalamineWorkbook  # noqa: E402
 
 from xlwings_addin.jobs import ledger as jobs  # noqa: E402
 from xlwings_addin.faces.gcpause import paused_gc  # noqa: E402
-from xlwings_addin.faces.heap import keep_freed_memory  # noqa: E402
 from xlwings_addin.alongside import wait_detached  # noqa: E402
 from xlwings_addin.demo import build_demo_workbook  # noqa: E402
 from xlwings_addin.ledger.periods import period_containing  # noqa: E402
@@ -277,7 +276,6 @@ def resave_with_libreoffice(path: Path) -> None:
 
 def child(kind: str, path: Path) -> int:
     """One measurement in a fresh process, so that peak memory is that command's own."""
-    keep_freed_memory()  # as the feebook command line does (faces/heap.py)
     with paused_gc():  # as the feebook command line does
         total = {"floor": floor_read, "stages": bench_stages, "run": bench_run, "warm": bench_run_warm, "bill": bench_bill,
                  "letters": bench_letters, "bank_import": bench_bank_import,

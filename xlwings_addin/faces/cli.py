@@ -19,7 +19,6 @@ from pathlib import Path
 
 from . import commands as _commands_pkg
 from .gcpause import paused_gc
-from .heap import keep_freed_memory
 from ..jobs.ledger import Changes, apply_to_file, job_bill, job_check, job_run, load
 from ..ledger.periods import Period, PeriodError, parse_date
 from ..ledger.schema import PROBLEMS as PROBLEMS_SHEET
@@ -251,7 +250,6 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    keep_freed_memory()  # a one-shot process (see heap.py)
     try:
         with paused_gc():
             return args.func(args)
