@@ -193,6 +193,21 @@ def test_hostile_workbooks_give_the_same_changes_in_halves(case, tmp_path, monke
     _both_ways(book, AS_OF, monkeypatch)
 
 
+def test_only_a_middle_sized_estate_is_replayed_in_halves():
+    """Below 20,000 records a process costs more than it saves; above 500,000 (about 10,000 units × 12
+    quarters) the pages both processes would copy take the command past its memory (2 GB at 20,000)."""
+    from types import SimpleNamespace
+
+    def book(charges, payments):
+        return SimpleNamespace(charges=range(charges), payments=range(payments))
+    assert not jobs.worth_a_process(book(15_000, 4_999))
+    assert jobs.worth_a_process(book(15_000, 5_000))
+    assert jobs.worth_a_process(book(160_200, 62_000))  # 5,000 units × 12 quarters
+    assert jobs.worth_a_process(book(400_000, 100_000))
+    assert not jobs.worth_a_process(book(400_000, 100_001))
+    assert not jobs.worth_a_process(book(640_800, 248_000))  # 20,000 units × 12 quarters
+
+
 def _rate(period, scope, receivable, cash, opening, paid, billed):
     return RateRow(Period.parse(period), scope, AS_OF, Decimal(receivable), Decimal(cash), Decimal("0"),
                    Decimal("0"), Decimal(opening), Decimal("0"), paid, billed)

@@ -28,6 +28,13 @@ from typing import Any, Callable
 
 # below this many records (应收 + 收款 rows), starting a process costs more than it saves
 WORTH_A_PROCESS = 20_000
+# A child's memory is this process's only until either writes to it, and in Python reading an object
+# writes to it (its reference count): every page the child or this process reads after the fork is
+# copied.  Two processes working through the same records so hold up to twice the records' memory;
+# above this many records (about 10,000 units × 12 quarters) that would take a large estate past
+# what the command promises (2 GB at 20,000 units: 2.2 GB over both processes, measured), so its work
+# is done in one process.
+MOST_TO_SHARE = 500_000
 
 
 def can_fork() -> bool:

@@ -28,7 +28,7 @@ from ..ledger.records import ERROR, Charge, Ledger, Payment, Problem, Source
 from ..workbook.cache import load_ledger
 from ..workbook.reader import file_digest, read_workbook
 from ..workbook.writer import Formula, SheetOutput, save_changes
-from ..alongside import WORTH_A_PROCESS, Partner, PartnerLost
+from ..alongside import MOST_TO_SHARE, WORTH_A_PROCESS, Partner, PartnerLost
 
 
 @dataclass
@@ -352,8 +352,9 @@ def _job_bill(ledger: Ledger, period: Period) -> Changes:
 
 
 def worth_a_process(ledger: Ledger) -> bool:
-    """A ledger large enough that work done alongside in a child process saves more than it costs."""
-    return len(ledger.charges) + len(ledger.payments) >= WORTH_A_PROCESS
+    """A ledger large enough that work done alongside in a child process saves more time than it costs,
+    and small enough that the pages the two processes copy stay within the memory promised (alongside.py)."""
+    return WORTH_A_PROCESS <= len(ledger.charges) + len(ledger.payments) <= MOST_TO_SHARE
 
 
 def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
