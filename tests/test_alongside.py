@@ -325,3 +325,23 @@ def test_the_re2_check_scans_hostile_workbooks_as_the_python_searches_do(case, t
     except Exception:  # noqa: BLE001 — not a zip package: no sheet to scan
         pytest.skip("not a readable zip package")
     _scans_agree(path, monkeypatch)
+
+
+@needs_fork
+def test_a_program_that_ignores_sigchld_still_gets_its_results(monkeypatch):
+    """With SIGCHLD ignored the kernel reaps children itself: waiting for them must not fail."""
+    import signal
+
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        with Partner(_echo_twice, 1) as partner:
+            partner.channel.send(2)
+            assert partner.channel.receive() == 3
+            partner.channel.send(4)
+            assert partner.result() == 8
+        with Partner(_echo_twice, 1) as partner:
+            pass  # cancelled while it waits
+        assert detached(sorted, [2, 1]) is True
+        wait_detached()
+    finally:
+        signal.signal(signal.SIGCHLD, before)
