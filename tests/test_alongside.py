@@ -87,7 +87,7 @@ def test_a_cancelled_partner_is_reaped():
 
 
 def _changes(ledger, as_of, monkeypatch, fork: bool):
-    monkeypatch.setattr(jobs, "WORTH_A_PROCESS", 0 if fork else 10 ** 9)  # the demo estate is small
+    monkeypatch.setattr(alongside, "WORTH_A_PROCESS", 0 if fork else 10 ** 9)  # the demo estate is small
     forked = []
     real = Partner.__init__
 
@@ -232,7 +232,7 @@ def test_rate_rows_of_two_halves_add_up():
 @needs_fork
 def test_cache_entries_written_by_a_detached_child_load_back_the_same(demo_workbook, tmp_path, monkeypatch):
     monkeypatch.setenv("FEEBOOK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(cache, "WORTH_A_PROCESS", 0)
+    monkeypatch.setattr(alongside, "WORTH_A_PROCESS", 0)
     took = []
     real = alongside.detached
     monkeypatch.setattr(cache, "detached", lambda *a, **k: took.append(real(*a, **k)) or took[-1])

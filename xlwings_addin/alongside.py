@@ -41,6 +41,12 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork") and os.environ.get("FEEBOOK_FORK", "1") != "0"
 
 
+def worth_a_process(records: int) -> bool:
+    """Work over this many records is worth a child process: enough that the child saves more time than
+    it costs, few enough that the pages both processes copy stay within the memory promised."""
+    return WORTH_A_PROCESS <= records <= MOST_TO_SHARE
+
+
 class PartnerLost(Exception):
     """The child process ended without saying what it was to say (an error, a signal, a kill)."""
 
@@ -91,8 +97,8 @@ class Channel:
 class Partner:
     """``fn(channel, *args)`` in a forked child that talks with this process while both work.
 
-    Unlike :class:`Alongside` there is no fallback inside: the caller decides what to do when
-    :attr:`forked` is False or a call raises :class:`PartnerLost` (do the whole work itself).
+    There is no fallback inside: the caller decides what to do when :attr:`forked` is False or a
+    call raises :class:`PartnerLost` (do the whole work itself).
     The child's return value is its last message (:meth:`result`).
     """
 
@@ -178,6 +184,7 @@ class Partner:
 
     def __exit__(self, *exc) -> None:
         self.cancel()
+
 
 # children doing work whose result nobody waits for (cache entries): (pid, the work's arguments).  The
 # arguments are kept here until the child is reaped: freeing them would write to (decrement the

@@ -28,7 +28,8 @@ from ..ledger.records import ERROR, Charge, Ledger, Payment, Problem, Source
 from ..workbook.cache import load_ledger
 from ..workbook.reader import file_digest, read_workbook
 from ..workbook.writer import Formula, SheetOutput, save_changes
-from ..alongside import MOST_TO_SHARE, WORTH_A_PROCESS, Partner, PartnerLost
+from .. import alongside
+from ..alongside import Partner, PartnerLost
 
 
 @dataclass
@@ -352,9 +353,8 @@ def _job_bill(ledger: Ledger, period: Period) -> Changes:
 
 
 def worth_a_process(ledger: Ledger) -> bool:
-    """A ledger large enough that work done alongside in a child process saves more time than it costs,
-    and small enough that the pages the two processes copy stay within the memory promised (alongside.py)."""
-    return WORTH_A_PROCESS <= len(ledger.charges) + len(ledger.payments) <= MOST_TO_SHARE
+    """A ledger whose units are worth replaying in two processes (alongside.worth_a_process)."""
+    return alongside.worth_a_process(len(ledger.charges) + len(ledger.payments))
 
 
 def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
@@ -363,9 +363,9 @@ def job_run(ledger: Ledger, as_of: dt.date) -> Changes:
 
 @dataclass
 class _RunPart:
-    """What ``feebook run`` publishes of some of the units: all of them, or one of two halves."""
+    """What ``feebook run`` publishes of some of the units: the estate's, or one half's."""
 
-    problems: list  # of the units' replays, in unit order
+    problems: list  # of the units' replays, in unit order (the estate's: after those all replays share)
     lines: list  # their arrears lines (Arrears), in 欠费明细 order
     rows: dict  # room → its 欠费明细 row
     rate_rows: list  # RateRow; of a half: every (period, scope), to be added to the other half's
@@ -397,10 +397,9 @@ def _child_half(channel, ledger: Ledger, prepared: PreparedAllocation, units) ->
 _FIRST_HALF = 0.46
 
 
-def _run_parts(ledger: Ledger, as_of: dt.date, meanwhile: Callable[[], Any]) -> tuple:
-    """(the allocation's problems, arrears lines, 欠费明细 rows by room, 收缴率 rows, 预存退款, what
-    ``meanwhile()`` gave) of the estate; ``meanwhile`` is work that needs none of the replays, done
-    while the child (if any) hands its half over.
+def _run_parts(ledger: Ledger, as_of: dt.date, meanwhile: Callable[[], Any]) -> tuple[_RunPart, Any]:
+    """(the estate's :class:`_RunPart`, what ``meanwhile()`` gave); ``meanwhile`` is work that needs
+    none of the replays, done while the child (if any) hands its half over.
 
     Each unit's account is replayed on its own, so on a large estate (Linux) the units are replayed
     in two halves at once: the second half by a forked child (alongside.py) that hands back only
@@ -429,24 +428,24 @@ def _run_parts(ledger: Ledger, as_of: dt.date, meanwhile: Callable[[], Any]) -> 
                 except PartnerLost:
                     pass  # the child ended without its half: the whole estate is replayed here
                 else:
-                    return (list(prepared.problems) + mine.problems + theirs.problems,
-                            sorted(mine.lines + theirs.lines, key=arrears_order), {**mine.rows, **theirs.rows},
-                            add_rate_rows([mine.rate_rows, theirs.rate_rows]), mine.refunded + theirs.refunded,
-                            other)
+                    return _RunPart(list(prepared.problems) + mine.problems + theirs.problems,
+                                    sorted(mine.lines + theirs.lines, key=arrears_order), {**mine.rows, **theirs.rows},
+                                    add_rate_rows([mine.rate_rows, theirs.rate_rows]),
+                                    mine.refunded + theirs.refunded), other
     whole = _run_part(ledger, prepared, units)
-    return (list(prepared.problems) + whole.problems, whole.lines, whole.rows, whole.rate_rows, whole.refunded,
-            meanwhile())
+    whole.problems = list(prepared.problems) + whole.problems
+    return whole, meanwhile()
 
 
 def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
     def meanwhile():  # what needs no replay: the dates' problems and the deposits held
         return date_problems(ledger, as_of), (deposits_held(ledger, as_of) if ledger.deposits else ([], []))
 
-    allocation_problems, lines, rows, rate_rows, refunded, (dates, (held, deposit_problems)) = _run_parts(
-        ledger, as_of, meanwhile)
-    problems = list(ledger.problems) + dates + point_at_cells(ledger, allocation_problems) + deposit_problems
+    estate, (dates, (held, deposit_problems)) = _run_parts(ledger, as_of, meanwhile)
+    lines, rate_rows = estate.lines, estate.rate_rows
+    problems = list(ledger.problems) + dates + point_at_cells(ledger, estate.problems) + deposit_problems
     changes = Changes("刷新欠费", problems=problems)
-    changes.replace[schema.ARREARS] = _arrears_sheet(ledger.settings, as_of, lines, rows)
+    changes.replace[schema.ARREARS] = _arrears_sheet(ledger.settings, as_of, lines, estate.rows)
     changes.replace[schema.RATES] = rates_sheet(rate_rows, as_of)
     changes.replace[schema.PROBLEMS] = problems_sheet(problems)
     owing = debtors_among(lines, as_of)
@@ -467,8 +466,8 @@ def _job_run(ledger: Ledger, as_of: dt.date) -> Changes:
         changes.summary.append("欠费最多：" + "，".join(f"{a.unit.room} {a.principal + a.late_fee:,.2f}" for a in top))
     if ledger.deposits:
         changes.summary.append(deposit_summary(held))
-    if refunded:
-        changes.summary.append(f"预存退款 {refunded:,.2f} 元（已从预存余额扣除）")
+    if estate.refunded:
+        changes.summary.append(f"预存退款 {estate.refunded:,.2f} 元（已从预存余额扣除）")
     horizon = as_of + dt.timedelta(days=366)
     later = [p for p in ledger.payments if as_of < p.paid_on <= horizon]
     if later:  # not an error (a run as of a past day), but never left out without a word
@@ -506,10 +505,10 @@ def refresh_after_posting(ledger: Ledger, changes: Changes, as_of: dt.date) -> C
                     payments=tuple(ledger.payments) + tuple(p for p in paid if p.channel != schema.REFUND),
                     refunds=tuple(ledger.refunds) + tuple(p for p in paid if p.channel == schema.REFUND))
     day = max([as_of] + [r["收款日期"] for r in rows if isinstance(r.get("收款日期"), dt.date)])
-    _problems, lines, arrears_rows, rate_rows, _refunded, _ = _run_parts(after, day, lambda: None)
-    changes.replace[schema.ARREARS] = _arrears_sheet(after.settings, day, lines, arrears_rows)
-    changes.replace[schema.RATES] = rates_sheet(rate_rows)
-    changes.summary.append(f"已同时刷新“欠费明细”“收缴率”：{debtors_among(lines, day).text()}")
+    estate, _ = _run_parts(after, day, lambda: None)
+    changes.replace[schema.ARREARS] = _arrears_sheet(after.settings, day, estate.lines, estate.rows)
+    changes.replace[schema.RATES] = rates_sheet(estate.rate_rows)
+    changes.summary.append(f"已同时刷新“欠费明细”“收缴率”：{debtors_among(estate.lines, day).text()}")
     return changes
 
 

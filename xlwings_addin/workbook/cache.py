@@ -35,7 +35,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Optional
 
-from ..alongside import MOST_TO_SHARE, WORTH_A_PROCESS, detached, wait_detached
+from ..alongside import detached, wait_detached, worth_a_process
 from ..ledger import records as records_module
 from ..ledger import schema
 from ..ledger.records import Ledger, Source
@@ -221,7 +221,7 @@ def load_ledger(path) -> Ledger:
         # pickling a large ledger's entries takes a while: on Linux a child process writes them
         # while this one goes on with the run (alongside.py); the next load waits for it first
         rows = sum(len(entry[2]) for entry in entries)
-        detached(_store_entries, folder, entries, fork=WORTH_A_PROCESS <= rows <= MOST_TO_SHARE)
+        detached(_store_entries, folder, entries, fork=worth_a_process(rows))
     return ledger
 
 

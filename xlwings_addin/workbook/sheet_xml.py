@@ -133,9 +133,14 @@ _EXCEL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
 def xml_text(value: str) -> str:
     """Text → XML character data: illegal characters stripped, & < > " escaped."""
-    value = _ILLEGAL_XML.sub("", value)
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return _escaped(_ILLEGAL_XML.sub("", value))
+
+
+def _escaped(value: str) -> str:
+    """& < > " escaped (text known to hold no character XML forbids)."""
+    if "&" in value or "<" in value or ">" in value or '"' in value:
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return value
 
 
 def _unescape(value: str) -> str:
@@ -201,9 +206,7 @@ def cell_xml(ref: str, value, style: int, p: str = "") -> str:
         # (no character XML forbids — printable text holds none — and nothing Excel would read as an
         # escape: the text as the general path below writes it, without its searches)
         space = ' xml:space="preserve"' if value != value.strip() else ""
-        if "&" in value or "<" in value or ">" in value or '"' in value:
-            value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-        return f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{value}</{p}t></{p}is></{p}c>'
+        return f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{_escaped(value)}</{p}t></{p}is></{p}c>'
     if value is None:
         return f'<{p}c r="{ref}"{s}/>' if style else ""
     if isinstance(value, Formula):
